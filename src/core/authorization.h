@@ -1,0 +1,96 @@
+#pragma once
+
+// The device authorization and its state machine (RFC 8628 §3.4-3.5):
+//
+//   pending --approve--> approved --redeem (once)--> redeemed
+//   pending --deny--> denied
+//   pending or approved --expires_at passes--> expired
+//
+// Expiry is computed on every read, not stored by a job. Denied, redeemed and expired are
+// final. Each arrow is one conditional update in the store; this file only decides.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/oauth_error.h"
+#include "core/secret.h"
+
+namespace devauth {
+
+enum class AuthorizationState { Pending, Approved, Denied, Redeemed };
+
+std::string_view toString(AuthorizationState state);
+std::optional<AuthorizationState> parseAuthorizationState(std::string_view text);
+
+struct Authorization {
+  // Random, non-secret identifier used in logs, admin commands and the store's primary key.
+  std::string id;
+  SecretHash device_code_hash{};
+  // SHA-256 of the canonical user code; the code itself is not stored.
+  SecretHash user_code_hash{};
+  std::string client_id;
+  // Space-separated scopes, already checked against the client's allowed scopes.
+  std::string scope;
+  AuthorizationState state = AuthorizationState::Pending;
+  TimePoint created_at{};
+  TimePoint expires_at{};
+
+  // Polling state (RFC 8628 §3.5). `interval` starts at the advertised value and grows by
+  // 5 seconds with each slow_down. `last_poll_at` is the time of the last poll that was
+  // accepted (answered authorization_pending); empty before the first poll.
+  seconds interval{5};
+  std::optional<TimePoint> last_poll_at;
+
+  // Set when the person approved or denied.
+  std::optional<std::string> subject;
+  std::optional<TimePoint> decided_at;
+
+  // A token handed in by a trusted backend at approval, sealed to relay_public_key; the device
+  // receives it in place of a token minted here.
+  RelayPublicKey relay_public_key{};
+  std::optional<std::string> sealed_relay_token;
+
+  bool isExpired(TimePoint now) const { return now >= expires_at; }
+};
+
+// Tuning of the slow_down rule.
+struct PollPolicy {
+  // RFC 8628 §3.5: each slow_down raises the interval by 5 seconds.
+  seconds slow_down_step{5};
+  // Network jitter allowance: a poll this much earlier than the interval is still accepted, so
+  // a client that keeps to the interval is never throttled.
+  milliseconds tolerance{1000};
+  // The interval stops growing here, so a misbehaving client cannot push it without bound.
+  seconds max_interval{120};
+};
+
+enum class PollOutcome {
+  Pending,     // accepted: answer authorization_pending and record the poll
+  SlowDown,    // too early: answer slow_down and raise the interval
+  Approved,    // redeem the device code and issue the token
+  Denied,      // access_denied
+  Expired,     // expired_token
+  Redeemed,    // invalid_grant: the device code was already used
+};
+
+struct PollDecision {
+  PollOutcome outcome;
+  // For Pending and SlowDown: the polling state to store with a compare-and-set against the
+  // state that was read. Empty for the other outcomes, which change nothing here.
+  std::optional<TimePoint> new_last_poll_at;
+  seconds new_interval{0};
+};
+
+// Decides how to answer a poll of `authorization` at `now`. The checks run in this order:
+// redeemed, expired, denied, approved (an approved code is redeemed even when polled early),
+// then the interval. The first poll is never throttled; later polls are measured from the
+// last accepted poll, so a rejected poll does not push the next allowed time further away.
+PollDecision decidePoll(const Authorization& authorization, TimePoint now,
+                        const PollPolicy& policy);
+
+// Maps an outcome that ends in an error to its protocol error code.
+std::optional<OAuthErrorCode> errorForOutcome(PollOutcome outcome);
+
+}  // namespace devauth

@@ -1,0 +1,37 @@
+#pragma once
+
+// Settings of `devauth serve`. Defaults are the documented behaviour; flags override them.
+
+#include <string>
+
+#include "core/authorization.h"
+#include "http/server.h"
+
+namespace devauth {
+
+struct Config {
+  http::ServerOptions http;
+  // Base URL of this server as devices and browsers reach it, without a trailing slash. The
+  // verification URI is `<issuer>/device`. Behind a TLS-terminating proxy set it to the https
+  // URL people see.
+  std::string issuer = "http://127.0.0.1:8080";
+  // The store location: a SQLite file path.
+  std::string store = "devauth.db";
+
+  // RFC 8628 §3.2 expires_in: lifetime of the device and user codes.
+  seconds device_code_ttl{600};
+  // RFC 8628 §3.2 interval: the minimum time between polls that devices are told to keep.
+  seconds poll_interval{5};
+  PollPolicy poll_policy;
+
+  // Expired authorizations are kept this long after expiry so that their polls still get
+  // expired_token, then purged.
+  seconds purge_grace{3600};
+  // How often the purge runs.
+  seconds purge_period{60};
+
+  // Lifetime of a browser session on the verification pages.
+  seconds session_ttl{1800};
+};
+
+}  // namespace devauth

@@ -1,0 +1,20 @@
+#pragma once
+
+// The dependencies that endpoints and pages share. Built once by the server wiring and passed
+// by reference; tests build it with a manual clock and a fixed random source.
+
+#include "core/clock.h"
+#include "core/random.h"
+#include "server/config.h"
+#include "store/store.h"
+
+namespace devauth {
+
+struct Services {
+  const Config& config;
+  Store& store;
+  const Clock& clock;
+  RandomSource& random;
+};
+
+}  // namespace devauth

@@ -1,0 +1,126 @@
+#pragma once
+
+// The storage interface. Endpoints and pages reach the database only through it, so every
+// backend (SQLite now, PostgreSQL later) runs the same conformance tests.
+//
+// Contract for every backend:
+// - All methods are safe to call concurrently from many threads and many processes that share
+//   the database.
+// - Every state change is one conditional update that succeeds for exactly one caller; the
+//   method returns whether this caller won (false when the condition did not hold).
+// - Secrets are passed and stored as SHA-256 hashes only.
+// - Errors are values: a method fails with StoreError (I/O, busy, corrupt), never by throwing.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/authorization.h"
+#include "core/client.h"
+#include "core/expected.h"
+
+namespace devauth {
+
+struct StoreError {
+  enum class Kind {
+    // The database is busy or unreachable; retrying later may succeed (answer 503).
+    Unavailable,
+    // A uniqueness constraint failed, for example a user code that collides with a live one.
+    Conflict,
+    // Anything else: a broken invariant, a corrupt file, a failed migration (answer 500).
+    Internal,
+  };
+  Kind kind = Kind::Internal;
+  std::string message;
+};
+
+template <typename T>
+using StoreResult = Expected<T, StoreError>;
+
+// The polling state read before a poll, used as the compare-and-set condition.
+struct PollState {
+  std::optional<TimePoint> last_poll_at;
+  seconds interval{0};
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Creates or upgrades the schema. Safe to run at every start and from several processes.
+  virtual StoreResult<void> migrate() = 0;
+
+  // Whether the database answers a trivial query.
+  virtual StoreResult<void> ping() = 0;
+
+  // --- Clients ---------------------------------------------------------------------------
+
+  // Fails with Conflict when a client with the same id exists.
+  virtual StoreResult<void> insertClient(const Client& client) = 0;
+  virtual StoreResult<std::optional<Client>> findClient(const std::string& client_id) = 0;
+  virtual StoreResult<std::vector<Client>> listClients() = 0;
+  // Returns whether a client was removed.
+  virtual StoreResult<bool> removeClient(const std::string& client_id) = 0;
+
+  // --- Users -----------------------------------------------------------------------------
+
+  // Fails with Conflict when the username is taken.
+  virtual StoreResult<void> insertUser(const User& user) = 0;
+  virtual StoreResult<std::optional<User>> findUser(const std::string& username) = 0;
+  virtual StoreResult<bool> removeUser(const std::string& username) = 0;
+  virtual StoreResult<std::size_t> countUsers() = 0;
+
+  // --- Device authorizations -------------------------------------------------------------
+
+  // Fails with Conflict when the device code hash or user code hash is already stored; the
+  // caller draws new codes and tries again.
+  virtual StoreResult<void> insertAuthorization(const Authorization& authorization) = 0;
+  virtual StoreResult<std::optional<Authorization>> findByDeviceCode(const SecretHash& hash) = 0;
+  virtual StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) = 0;
+
+  // Stores new polling state if the stored state still equals `expected` and the
+  // authorization is pending. Returns false when another poll changed it first.
+  virtual StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
+                                            const PollState& updated) = 0;
+
+  // pending -> approved, if pending and unexpired at `now`. `sealed_relay_token` is stored with
+  // it when set.
+  virtual StoreResult<bool> approve(const std::string& id, const std::string& subject,
+                                    const std::optional<std::string>& sealed_relay_token,
+                                    TimePoint now) = 0;
+
+  // pending -> denied, if pending and unexpired at `now`.
+  virtual StoreResult<bool> deny(const std::string& id, const std::string& subject,
+                                 TimePoint now) = 0;
+
+  // approved -> redeemed, if approved and unexpired at `now`, and in the same transaction
+  // stores `token` (when set). Returns false, storing nothing, when another redemption won.
+  // Also clears the sealed relay token, which is delivered at most once.
+  virtual StoreResult<bool> redeem(const std::string& id, const std::optional<IssuedToken>& token,
+                                   TimePoint now) = 0;
+
+  // Deletes authorizations whose expires_at is before `cutoff`, and browser sessions and
+  // tokens that expired before `now`. Returns the number of authorizations deleted.
+  virtual StoreResult<std::size_t> purgeExpired(TimePoint cutoff, TimePoint now) = 0;
+
+  // --- Tokens ----------------------------------------------------------------------------
+
+  virtual StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) = 0;
+
+  // --- Browser sessions of the verification pages ----------------------------------------
+
+  virtual StoreResult<void> insertSession(const BrowserSession& session) = 0;
+  virtual StoreResult<std::optional<BrowserSession>> findSession(const SecretHash& id_hash) = 0;
+  // Sets the subject after sign-in. Returns false when the session is gone.
+  virtual StoreResult<bool> setSessionSubject(const SecretHash& id_hash,
+                                              const std::string& subject) = 0;
+  virtual StoreResult<bool> removeSession(const SecretHash& id_hash) = 0;
+};
+
+// Opens the store named by `location`: a file path or `sqlite:PATH` for SQLite. Later
+// backends add their own schemes. Does not migrate.
+StoreResult<std::unique_ptr<Store>> openStore(const std::string& location);
+
+}  // namespace devauth
