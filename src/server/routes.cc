@@ -1,0 +1,31 @@
+#include "server/routes.h"
+
+#include "http/response.h"
+#include "oauth/endpoints.h"
+#include "web/verification_pages.h"
+
+namespace devauth {
+
+void registerRoutes(http::Router& router, Services& services) {
+  using http::beast_http::verb;
+  auto bind = [&services](http::Response (*handler)(Services&, const http::Request&)) {
+    return [&services, handler](const http::Request& request) { return handler(services, request); };
+  };
+
+  router.add(verb::post, "/oauth/device/begin", bind(oauth::handleDeviceAuthorization));
+  router.add(verb::post, "/oauth/device/token", bind(oauth::handleToken));
+  router.add(verb::post, "/oauth/device/approve", bind(oauth::handleApprove));
+  router.add(verb::post, "/oauth/device/deny", bind(oauth::handleDeny));
+
+  router.add(verb::get, "/device", bind(web::handleDevicePage));
+  router.add(verb::post, "/device", bind(web::handleCodeSubmit));
+  router.add(verb::post, "/device/login", bind(web::handleLogin));
+  router.add(verb::post, "/device/decision", bind(web::handleDecision));
+  router.add(verb::get, "/device/style.css", bind(web::handleStylesheet));
+
+  router.add(verb::get, "/healthz", [](const http::Request& request) {
+    return http::textResponse(request, 200, "ok\n");
+  });
+}
+
+}  // namespace devauth

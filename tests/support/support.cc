@@ -1,1 +1,0 @@
-// Anchor for the test support library; the helpers live in headers and in sibling sources.
