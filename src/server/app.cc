@@ -1,0 +1,206 @@
+#include "server/app.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "http/router.h"
+#include "http/server.h"
+#include "server/routes.h"
+#include "server/services.h"
+
+namespace devauth {
+namespace {
+
+// The store location as it may appear in logs: a URL's password is removed, so that a future
+// `postgres://user:password@host/db` location never reaches the log.
+std::string redactStoreLocation(const std::string& location) {
+  auto url = boost::urls::parse_uri(location);
+  if (!url || !url->has_password()) {
+    return location;
+  }
+  boost::urls::url redacted(*url);
+  redacted.remove_password();
+  return std::string(redacted.buffer());
+}
+
+unsigned effectiveThreadCount(unsigned configured) {
+  if (configured != 0) {
+    return configured;
+  }
+  return std::max(1U, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+struct App::Impl {
+  Impl(Config config, const Clock& clock, RandomSource& random)
+      : config(std::move(config)), clock(clock), random(random) {}
+
+  StoreResult<void> openAndMigrate();
+  void startPurge();
+  void runPurge();
+  void purgeOnce();
+  void stopPurge();
+
+  Config config;
+  const Clock& clock;
+  RandomSource& random;
+
+  std::unique_ptr<Store> store;
+  std::optional<Services> services;
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+
+  std::thread purge_thread;
+  std::mutex purge_mutex;
+  std::condition_variable purge_wakeup;
+  bool purge_stopping = false;  // guarded by purge_mutex
+
+  // Serialises start() and stop(), so that concurrent stop() calls run the shutdown once.
+  std::mutex lifecycle_mutex;
+  std::condition_variable stopped_signal;
+  bool started = false;  // guarded by lifecycle_mutex
+  bool stopped = false;  // guarded by lifecycle_mutex
+};
+
+StoreResult<void> App::Impl::openAndMigrate() {
+  auto opened = openStore(config.store);
+  if (!opened) {
+    return unexpected(opened.error());
+  }
+  auto migrated = (*opened)->migrate();
+  if (!migrated) {
+    return unexpected(migrated.error());
+  }
+  store = std::move(opened.value());
+  return {};
+}
+
+void App::Impl::startPurge() {
+  {
+    std::lock_guard lock(purge_mutex);
+    purge_stopping = false;
+  }
+  purge_thread = std::thread([this] { runPurge(); });
+}
+
+void App::Impl::runPurge() {
+  std::unique_lock lock(purge_mutex);
+  while (!purge_wakeup.wait_for(lock, config.purge_period, [this] { return purge_stopping; })) {
+    lock.unlock();
+    purgeOnce();
+    lock.lock();
+  }
+}
+
+void App::Impl::purgeOnce() {
+  const TimePoint now = clock.now();
+  auto purged = store->purgeExpired(now - config.purge_grace, now);
+  if (!purged) {
+    spdlog::warn("event=purge_failed error=\"{}\"", purged.error().message);
+    return;
+  }
+  spdlog::debug("event=purge_done authorizations={}", purged.value());
+}
+
+void App::Impl::stopPurge() {
+  {
+    std::lock_guard lock(purge_mutex);
+    purge_stopping = true;
+  }
+  purge_wakeup.notify_all();
+  if (purge_thread.joinable()) {
+    purge_thread.join();
+  }
+}
+
+App::App(Config config, const Clock& clock, RandomSource& random)
+    : impl_(std::make_unique<Impl>(std::move(config), clock, random)) {}
+
+App::~App() { stop(); }
+
+StoreResult<void> App::start() {
+  std::lock_guard lock(impl_->lifecycle_mutex);
+  if (impl_->started || impl_->stopped) {
+    return unexpected(StoreError{StoreError::Kind::Internal, "App::start() may be called once"});
+  }
+  const std::string store_name = redactStoreLocation(impl_->config.store);
+
+  auto opened = impl_->openAndMigrate();
+  if (!opened) {
+    spdlog::error("event=store_open_failed store={} error=\"{}\"", store_name,
+                  opened.error().message);
+    return opened;
+  }
+
+  impl_->services.emplace(Services{impl_->config, *impl_->store, impl_->clock, impl_->random});
+  registerRoutes(impl_->router, *impl_->services);
+  impl_->server = std::make_unique<http::Server>(impl_->config.http, impl_->router);
+  try {
+    impl_->server->start();
+  } catch (const std::exception& error) {
+    spdlog::error("event=listen_failed address={} port={} error=\"{}\"", impl_->config.http.address,
+                  impl_->config.http.port, error.what());
+    impl_->server.reset();
+    impl_->services.reset();
+    impl_->store.reset();
+    throw;
+  }
+
+  impl_->startPurge();
+  impl_->started = true;
+  spdlog::info("event=server_started address={} port={} store={} threads={}",
+               impl_->config.http.address, impl_->server->port(), store_name,
+               effectiveThreadCount(impl_->config.http.io_threads));
+  return {};
+}
+
+void App::stop() {
+  std::unique_lock lock(impl_->lifecycle_mutex);
+  if (impl_->stopped) {
+    return;
+  }
+  if (impl_->started) {
+    spdlog::info("event=server_stopping");
+    impl_->server->stop();
+    impl_->stopPurge();
+    impl_->server.reset();
+    impl_->services.reset();
+    impl_->store.reset();
+    spdlog::info("event=server_stopped");
+  }
+  impl_->stopped = true;
+  lock.unlock();
+  impl_->stopped_signal.notify_all();
+}
+
+void App::wait() {
+  std::unique_lock lock(impl_->lifecycle_mutex);
+  impl_->stopped_signal.wait(lock, [this] { return impl_->stopped; });
+}
+
+std::uint16_t App::port() const {
+  if (!impl_->server) {
+    throw std::logic_error("App::port() called before start()");
+  }
+  return impl_->server->port();
+}
+
+Store& App::store() {
+  if (!impl_->store) {
+    throw std::logic_error("App::store() called before start() or after stop()");
+  }
+  return *impl_->store;
+}
+
+const Config& App::config() const { return impl_->config; }
+
+}  // namespace devauth
