@@ -46,7 +46,8 @@ PollDecision decidePoll(const Authorization& authorization, TimePoint now,
   }
 
   if (authorization.last_poll_at) {
-    const TimePoint earliest = *authorization.last_poll_at + authorization.interval - policy.tolerance;
+    const TimePoint earliest =
+        *authorization.last_poll_at + authorization.interval - policy.tolerance;
     if (now < earliest) {
       const seconds raised =
           std::min(authorization.interval + policy.slow_down_step, policy.max_interval);

@@ -67,12 +67,12 @@ struct PollPolicy {
 };
 
 enum class PollOutcome {
-  Pending,     // accepted: answer authorization_pending and record the poll
-  SlowDown,    // too early: answer slow_down and raise the interval
-  Approved,    // redeem the device code and issue the token
-  Denied,      // access_denied
-  Expired,     // expired_token
-  Redeemed,    // invalid_grant: the device code was already used
+  Pending,   // accepted: answer authorization_pending and record the poll
+  SlowDown,  // too early: answer slow_down and raise the interval
+  Approved,  // redeem the device code and issue the token
+  Denied,    // access_denied
+  Expired,   // expired_token
+  Redeemed,  // invalid_grant: the device code was already used
 };
 
 struct PollDecision {

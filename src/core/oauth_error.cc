@@ -8,8 +8,9 @@ namespace {
 constexpr std::array<OAuthErrorInfo, 13> kErrorTable = {{
     {"invalid_request", 400, "The request is missing a parameter or is malformed."},
     {"invalid_client", 401, "Client authentication failed."},
-    {"invalid_grant", 400, "The device code is invalid, was issued to another client, or was "
-                           "already used."},
+    {"invalid_grant", 400,
+     "The device code is invalid, was issued to another client, or was "
+     "already used."},
     {"unauthorized_client", 400, "The client is not allowed to use this grant."},
     {"unsupported_grant_type", 400, "The grant type is not supported."},
     {"invalid_scope", 400, "The requested scope is unknown or not allowed for this client."},

@@ -81,8 +81,8 @@ std::optional<SecretHash> fromHex(std::string_view hex) {
   SecretHash hash{};
   std::size_t length = 0;
   if (hex.size() != hash.size() * 2 ||
-      sodium_hex2bin(hash.data(), hash.size(), hex.data(), hex.size(), nullptr, &length,
-                     nullptr) != 0 ||
+      sodium_hex2bin(hash.data(), hash.size(), hex.data(), hex.size(), nullptr, &length, nullptr) !=
+          0 ||
       length != hash.size()) {
     return std::nullopt;
   }
@@ -137,10 +137,10 @@ std::optional<std::string> openRelayToken(std::string_view device_code, std::str
   }
   RelayKeyPair pair = deriveRelayKeyPair(device_code);
   std::string token(sealed.size() - crypto_box_SEALBYTES, '\0');
-  const int rc = crypto_box_seal_open(
-      reinterpret_cast<unsigned char*>(token.data()),
-      reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size(),
-      pair.public_key.data(), pair.secret_key.data());
+  const int rc =
+      crypto_box_seal_open(reinterpret_cast<unsigned char*>(token.data()),
+                           reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size(),
+                           pair.public_key.data(), pair.secret_key.data());
   sodium_memzero(pair.secret_key.data(), pair.secret_key.size());
   if (rc != 0) {
     return std::nullopt;

@@ -10,9 +10,7 @@ namespace {
 // drawn again.
 constexpr unsigned kRejectionLimit = 256 / kUserCodeAlphabet.size() * kUserCodeAlphabet.size();
 
-bool isSeparator(char c) {
-  return c == '-' || c == ' ' || c == '\t' || c == '.' || c == '_';
-}
+bool isSeparator(char c) { return c == '-' || c == ' ' || c == '\t' || c == '.' || c == '_'; }
 
 }  // namespace
 
