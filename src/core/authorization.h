@@ -39,7 +39,7 @@ struct Authorization {
 
   // Polling state (RFC 8628 §3.5). `interval` starts at the advertised value and grows by
   // 5 seconds with each slow_down. `last_poll_at` is the time of the last poll that was
-  // accepted (answered authorization_pending); empty before the first poll.
+  // accepted (with authorization_pending); empty before the first poll.
   seconds interval{5};
   std::optional<TimePoint> last_poll_at;
 
@@ -85,8 +85,9 @@ struct PollDecision {
 
 // Decides how to answer a poll of `authorization` at `now`. The checks run in this order:
 // redeemed, expired, denied, approved (an approved code is redeemed even when polled early),
-// then the interval. The first poll is never throttled; later polls are measured from the
-// last accepted poll, so a rejected poll does not push the next allowed time further away.
+// then the interval. The first poll is never throttled, and later polls are measured from the
+// last accepted poll. A rejected poll therefore does not push the next allowed time further
+// away.
 PollDecision decidePoll(const Authorization& authorization, TimePoint now,
                         const PollPolicy& policy);
 
