@@ -1,0 +1,118 @@
+#include "http/form.h"
+
+#include <boost/locale/utf.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <set>
+
+namespace devauth::http {
+namespace {
+
+namespace urls = boost::urls;
+
+// No endpoint takes more than a dozen parameters; the cap bounds the work an attacker can cause
+// with a body of many short parameters.
+constexpr std::size_t kMaxParameters = 100;
+
+// RFC 6749 Appendix B: '+' in a form component is a space.
+const urls::encoding_opts kFormEncoding{/*space_as_plus_=*/true};
+
+// Whether `text` is well-formed UTF-8 (RFC 3629): no overlong forms, surrogates or code points
+// above U+10FFFF, and no truncated sequence.
+bool isValidUtf8(std::string_view text) {
+  using Traits = boost::locale::utf::utf_traits<char>;
+  auto position = text.begin();
+  while (position != text.end()) {
+    const auto code_point = Traits::decode(position, text.end());
+    if (code_point == boost::locale::utf::illegal || code_point == boost::locale::utf::incomplete) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Expected<std::string, std::string> decodeValidated(urls::pct_string_view encoded) {
+  std::string decoded = encoded.decode(kFormEncoding);
+  if (!isValidUtf8(decoded)) {
+    return unexpected(std::string("a parameter is not valid UTF-8 after percent-decoding"));
+  }
+  return decoded;
+}
+
+}  // namespace
+
+std::optional<std::string> FormParams::get(std::string_view name) const {
+  for (const auto& [entry_name, value] : entries) {
+    if (entry_name == name && !value.empty()) {
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> FormParams::firstRepeatedName() const {
+  std::set<std::string_view> seen;
+  std::set<std::string_view> repeated;
+  for (const auto& [name, value] : entries) {
+    if (!seen.insert(name).second) {
+      repeated.insert(name);
+    }
+  }
+  for (const auto& [name, value] : entries) {
+    if (repeated.contains(name) && has(name)) {
+      return name;
+    }
+  }
+  return std::nullopt;
+}
+
+Expected<FormParams, std::string> parseForm(std::string_view text) {
+  FormParams form;
+  if (text.empty()) {
+    return form;
+  }
+  auto params = urls::parse_query(text);
+  if (!params) {
+    return unexpected(
+        std::string("the form data has a malformed percent escape or a character "
+                    "that must be percent-encoded"));
+  }
+  if (params->size() > kMaxParameters) {
+    return unexpected("the form data has more than " + std::to_string(kMaxParameters) +
+                      " parameters");
+  }
+
+  for (const auto& param : *params) {
+    // "a=1&&b=2" and a leading or trailing '&' yield a parameter without a name; skip it.
+    if (param.key.empty()) {
+      continue;
+    }
+    auto name = decodeValidated(param.key);
+    if (!name) {
+      return unexpected(name.error());
+    }
+    auto value = decodeValidated(param.value);
+    if (!value) {
+      return unexpected(value.error());
+    }
+    form.entries.emplace_back(std::move(name.value()), std::move(value.value()));
+  }
+  return form;
+}
+
+Expected<std::string, std::string> formDecode(std::string_view text) {
+  auto encoded = urls::make_pct_string_view(text);
+  if (!encoded) {
+    return unexpected(std::string("the value has a malformed percent escape"));
+  }
+  return decodeValidated(*encoded);
+}
+
+std::string formEncode(std::string_view text) {
+  return urls::encode(text, urls::unreserved_chars, kFormEncoding);
+}
+
+}  // namespace devauth::http

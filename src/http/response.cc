@@ -1,0 +1,109 @@
+#include "http/response.h"
+
+#include <fmt/format.h>
+
+namespace devauth::http {
+namespace {
+
+// No script at all, styles only from /device/style.css, forms only back to this origin, and no
+// framing (RFC 9700 §4.16 and RFC 8628 §5.4: clickjacking of the verification page).
+constexpr std::string_view kContentSecurityPolicy =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'";
+
+// RFC 6749 §5.2: a client that authenticated with HTTP Basic gets a challenge for that scheme.
+constexpr std::string_view kBasicChallenge = R"(Basic realm="devauth", charset="UTF-8")";
+
+Response makeResponse(const Request& request, unsigned status, std::string_view content_type,
+                      std::string body) {
+  Response response{static_cast<beast_http::status>(status), request.message.version()};
+  response.set(beast_http::field::content_type, content_type);
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("X-Request-Id", request.request_id);
+  response.keep_alive(request.message.keep_alive());
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+void setPageSecurityHeaders(Response& response) {
+  response.set("Content-Security-Policy", kContentSecurityPolicy);
+  response.set("X-Frame-Options", "DENY");
+  response.set("Referrer-Policy", "no-referrer");
+  response.set(beast_http::field::cache_control, "no-store");
+}
+
+// Percent-encodes control characters, so that a Location value can never split the header
+// block.
+std::string escapeControlCharacters(std::string_view text) {
+  std::string escaped;
+  escaped.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      escaped += fmt::format("%{:02X}", byte);
+    } else {
+      escaped.push_back(c);
+    }
+  }
+  return escaped;
+}
+
+unsigned oauthErrorStatus(const OAuthError& error, bool basic_auth_failed) {
+  if (basic_auth_failed) {
+    return 401;
+  }
+  // RFC 6749 §5.2 allows 400 or 401 for invalid_client. 401 requires a WWW-Authenticate
+  // challenge for the scheme the client used, so it is sent only after a failed Basic attempt.
+  if (error.code == OAuthErrorCode::InvalidClient) {
+    return 400;
+  }
+  return static_cast<unsigned>(describe(error.code).http_status);
+}
+
+}  // namespace
+
+Response jsonResponse(const Request& request, unsigned status, const boost::json::value& body) {
+  Response response =
+      makeResponse(request, status, "application/json", boost::json::serialize(body));
+  response.set(beast_http::field::cache_control, "no-store");
+  response.set(beast_http::field::pragma, "no-cache");
+  return response;
+}
+
+Response oauthErrorResponse(const Request& request, const OAuthError& error,
+                            bool basic_auth_failed) {
+  const OAuthErrorInfo& info = describe(error.code);
+  const std::string description =
+      error.description.empty() ? std::string(info.default_description) : error.description;
+  boost::json::object body;
+  body["error"] = info.wire_name;
+  body["error_description"] = sanitizeErrorDescription(description);
+
+  Response response = jsonResponse(request, oauthErrorStatus(error, basic_auth_failed), body);
+  if (basic_auth_failed) {
+    response.set(beast_http::field::www_authenticate, kBasicChallenge);
+  }
+  return response;
+}
+
+Response htmlResponse(const Request& request, unsigned status, std::string body) {
+  Response response = makeResponse(request, status, "text/html; charset=utf-8", std::move(body));
+  setPageSecurityHeaders(response);
+  return response;
+}
+
+Response redirectResponse(const Request& request, std::string_view location) {
+  Response response = makeResponse(request, 303, "text/html; charset=utf-8", {});
+  response.set(beast_http::field::location, escapeControlCharacters(location));
+  setPageSecurityHeaders(response);
+  return response;
+}
+
+Response textResponse(const Request& request, unsigned status, std::string_view text) {
+  Response response = makeResponse(request, status, "text/plain; charset=utf-8", std::string(text));
+  response.set(beast_http::field::cache_control, "no-store");
+  return response;
+}
+
+}  // namespace devauth::http

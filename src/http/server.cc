@@ -1,0 +1,498 @@
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/algorithm/hex.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <future>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "core/random.h"
+#include "http/response.h"
+
+namespace devauth::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+using RequestParser = beast_http::request_parser<beast_http::string_body>;
+
+// After an error response the server reads and discards what the client still sends, for at
+// most this long and this many bytes, before it closes. Closing with unread data makes the
+// kernel send a TCP reset, and the client may then lose the error response.
+constexpr std::chrono::seconds kDrainTimeout{2};
+constexpr std::size_t kMaxDrainBytes = 1024 * 1024;
+constexpr std::size_t kReadChunkBytes = 4096;
+// Delay before accepting again after a failed accept (for example EMFILE), so that a
+// persistent failure does not spin a thread.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
+// 64 random bits from the CSPRNG as 16 lower-case hex digits.
+std::string newRequestId() {
+  std::array<std::uint8_t, 8> bytes{};
+  CsprngRandom().fill(bytes);
+  std::string id;
+  boost::algorithm::hex_lower(bytes.begin(), bytes.end(), std::back_inserter(id));
+  return id;
+}
+
+class Session;
+
+// State shared by the listener and every session. Sessions keep it alive through a shared_ptr,
+// so that sessions destroyed together with the io_context can still deregister.
+struct ServerState {
+  ServerState(ServerOptions options, const Router& router)
+      : options(std::move(options)), router(router) {}
+
+  void addSession(const std::shared_ptr<Session>& session, std::uint64_t id) {
+    std::lock_guard lock(mutex);
+    sessions.emplace(id, session);
+  }
+
+  void removeSession(std::uint64_t id) {
+    {
+      std::lock_guard lock(mutex);
+      sessions.erase(id);
+    }
+    sessions_changed.notify_all();
+  }
+
+  const ServerOptions options;
+  const Router& router;
+  // Set once by Server::stop(); sessions then close after their current response.
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> next_session_id{0};
+
+  std::mutex mutex;
+  std::condition_variable sessions_changed;
+  std::map<std::uint64_t, std::weak_ptr<Session>> sessions;  // guarded by mutex
+};
+
+// One connection. Every member function runs on the connection's strand, so no two steps of
+// one session run at once. A handler runs synchronously inside onRead.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<ServerState> state, std::uint64_t id)
+      : stream_(std::move(socket)), state_(std::move(state)), id_(id) {
+    beast::error_code ignored;
+    remote_address_ = stream_.socket().remote_endpoint(ignored).address().to_string();
+  }
+
+  ~Session() { state_->removeSession(id_); }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::readRequest, shared_from_this()));
+  }
+
+  // Called on the strand when the server stops: an idle connection closes now, a request that
+  // is being handled or written finishes first and its connection closes afterwards.
+  void onServerStopping() {
+    switch (phase_) {
+      case Phase::Idle:
+        close();
+        return;
+      case Phase::Reading:
+        // The header of a request is complete only once the parser has made progress; a
+        // connection without a whole header counts as idle.
+        if (!parser_ || !parser_->got_some()) {
+          close();
+          return;
+        }
+        close_after_write_ = true;
+        return;
+      case Phase::Writing:
+        close_after_write_ = true;
+        return;
+      case Phase::Closed:
+        return;
+    }
+  }
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  enum class Phase { Idle, Reading, Writing, Closed };
+
+  // Waits for the first bytes of the next request on a keep-alive connection, under
+  // idle_timeout; the rest of the request then gets read_timeout.
+  void waitForRequest() {
+    if (buffer_.size() > 0) {
+      readRequest();
+      return;
+    }
+    phase_ = Phase::Idle;
+    stream_.expires_after(state_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+                            beast::bind_front_handler(&Session::onIdleRead, shared_from_this()));
+  }
+
+  void onIdleRead(beast::error_code error, std::size_t bytes) {
+    if (error) {
+      if (error != asio::error::eof && error != beast::error::timeout &&
+          error != asio::error::operation_aborted) {
+        spdlog::debug("event=connection_failed error=\"{}\"", error.message());
+      }
+      close();
+      return;
+    }
+    buffer_.commit(bytes);
+    readRequest();
+  }
+
+  void readRequest() {
+    phase_ = Phase::Reading;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
+    parser_->body_limit(state_->options.max_body_bytes);
+    stream_.expires_after(state_->options.read_timeout);
+    beast_http::async_read(stream_, buffer_, *parser_,
+                           beast::bind_front_handler(&Session::onRead, shared_from_this()));
+  }
+
+  void onRead(beast::error_code error, std::size_t) {
+    if (error) {
+      handleReadError(error);
+      return;
+    }
+    if (phase_ == Phase::Closed) {
+      return;
+    }
+    handleRequest();
+  }
+
+  void handleReadError(beast::error_code error) {
+    if (error == beast_http::error::header_limit) {
+      rejectRequest(431, "Request Header Fields Too Large\n");
+    } else if (error == beast_http::error::body_limit) {
+      rejectRequest(413, "Content Too Large\n");
+    } else if (error == beast_http::error::end_of_stream ||
+               error == beast_http::error::partial_message ||
+               error == asio::error::operation_aborted || error == beast::error::timeout) {
+      // A client that closes, or sends too slowly (read_timeout), is disconnected without a
+      // response.
+      close();
+    } else if (error.category() ==
+               beast_http::make_error_code(beast_http::error::bad_target).category()) {
+      rejectRequest(400, "Bad Request\n");
+    } else {
+      spdlog::debug("event=connection_failed error=\"{}\"", error.message());
+      close();
+    }
+  }
+
+  void handleRequest() {
+    const auto started = SteadyClock::now();
+    Request request{parser_->release(), remote_address_, newRequestId()};
+    parser_.reset();
+
+    Response response = state_->router.dispatch(request);
+    response.version(request.message.version());
+    if (response.find("X-Request-Id") == response.end()) {
+      response.set("X-Request-Id", request.request_id);
+    }
+    const bool keep_alive =
+        request.message.keep_alive() && response.keep_alive() && !state_->stopping;
+    response.keep_alive(keep_alive);
+    response.prepare_payload();
+
+    const std::chrono::duration<double, std::milli> duration = SteadyClock::now() - started;
+    spdlog::debug("event=request request_id={} method={} endpoint={} status={} duration_ms={:.1f}",
+                  request.request_id, request.message.method_string(), request.path(),
+                  response.result_int(), duration.count());
+    writeResponse(std::move(response), /*drain_after=*/false);
+  }
+
+  // Answers a request that could not be parsed, then closes the connection.
+  void rejectRequest(unsigned status, std::string_view text) {
+    Request request;
+    request.message.version(11);
+    request.remote_address = remote_address_;
+    request.request_id = newRequestId();
+    Response response = textResponse(request, status, text);
+    response.keep_alive(false);
+    spdlog::debug("event=request_rejected request_id={} status={}", request.request_id, status);
+    writeResponse(std::move(response), /*drain_after=*/true);
+  }
+
+  void writeResponse(Response response, bool drain_after) {
+    phase_ = Phase::Writing;
+    close_after_write_ = close_after_write_ || !response.keep_alive();
+    drain_after_write_ = drain_after;
+    response_ = std::make_shared<Response>(std::move(response));
+    stream_.expires_after(state_->options.read_timeout);
+    beast_http::async_write(stream_, *response_,
+                            beast::bind_front_handler(&Session::onWrite, shared_from_this()));
+  }
+
+  void onWrite(beast::error_code error, std::size_t) {
+    response_.reset();
+    if (error) {
+      spdlog::debug("event=connection_failed error=\"{}\"", error.message());
+      close();
+      return;
+    }
+    if (drain_after_write_) {
+      drain();
+      return;
+    }
+    if (close_after_write_ || state_->stopping) {
+      close();
+      return;
+    }
+    waitForRequest();
+  }
+
+  void drain() {
+    phase_ = Phase::Idle;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kDrainTimeout);
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            beast::bind_front_handler(&Session::onDrain, shared_from_this()));
+  }
+
+  void onDrain(beast::error_code error, std::size_t bytes) {
+    drained_bytes_ += bytes;
+    if (error || drained_bytes_ > kMaxDrainBytes || phase_ == Phase::Closed) {
+      close();
+      return;
+    }
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            beast::bind_front_handler(&Session::onDrain, shared_from_this()));
+  }
+
+  void close() {
+    if (phase_ == Phase::Closed) {
+      return;
+    }
+    phase_ = Phase::Closed;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<RequestParser> parser_;
+  // Kept alive until async_write completes.
+  std::shared_ptr<Response> response_;
+  std::array<char, kReadChunkBytes> drain_buffer_{};
+  std::size_t drained_bytes_ = 0;
+
+  std::shared_ptr<ServerState> state_;
+  const std::uint64_t id_;
+  std::string remote_address_;
+  Phase phase_ = Phase::Idle;
+  bool close_after_write_ = false;
+  bool drain_after_write_ = false;
+};
+
+unsigned threadCount(unsigned configured) {
+  if (configured != 0) {
+    return configured;
+  }
+  return std::max(1U, std::thread::hardware_concurrency());
+}
+
+[[noreturn]] void throwSystemError(beast::error_code error, const std::string& what) {
+  throw std::system_error(std::error_code(error), what);
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions options, const Router& router)
+      : state(std::make_shared<ServerState>(std::move(options), router)),
+        io(static_cast<int>(threadCount(state->options.io_threads))),
+        acceptor(asio::make_strand(io)),
+        accept_retry(acceptor.get_executor()) {}
+
+  void listen();
+  void doAccept();
+  void onAccept(beast::error_code error, tcp::socket socket);
+  void closeAcceptor();
+  void finishSessions();
+
+  std::shared_ptr<ServerState> state;
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor;
+  asio::steady_timer accept_retry;
+  std::vector<std::thread> threads;
+  std::atomic<std::uint16_t> port{0};
+
+  // Serialises start() and stop(); stop() holds it until the threads are joined.
+  std::mutex lifecycle_mutex;
+  std::condition_variable stopped_signal;
+  bool started = false;  // guarded by lifecycle_mutex
+  bool stopped = false;  // guarded by lifecycle_mutex
+};
+
+void Server::Impl::listen() {
+  const ServerOptions& options = state->options;
+  const std::string where = options.address + ":" + std::to_string(options.port);
+  beast::error_code error;
+  tcp::resolver resolver(io);
+  const auto endpoints =
+      resolver.resolve(options.address, std::to_string(options.port),
+                       tcp::resolver::passive | tcp::resolver::numeric_service, error);
+  if (error || endpoints.empty()) {
+    throwSystemError(error, "cannot resolve listen address " + where);
+  }
+  const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+
+  acceptor.open(endpoint.protocol(), error);
+  if (error) {
+    throwSystemError(error, "cannot open a socket for " + where);
+  }
+  acceptor.set_option(asio::socket_base::reuse_address(true), error);
+  if (error) {
+    throwSystemError(error, "cannot set SO_REUSEADDR on " + where);
+  }
+  acceptor.bind(endpoint, error);
+  if (error) {
+    throwSystemError(error, "cannot bind " + where);
+  }
+  acceptor.listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    throwSystemError(error, "cannot listen on " + where);
+  }
+  port = acceptor.local_endpoint().port();
+}
+
+void Server::Impl::doAccept() {
+  acceptor.async_accept(asio::make_strand(io), beast::bind_front_handler(&Impl::onAccept, this));
+}
+
+void Server::Impl::onAccept(beast::error_code error, tcp::socket socket) {
+  if (error == asio::error::operation_aborted || state->stopping) {
+    return;
+  }
+  if (error) {
+    spdlog::warn("event=accept_failed error=\"{}\"", error.message());
+    accept_retry.expires_after(kAcceptRetryDelay);
+    accept_retry.async_wait([this](beast::error_code wait_error) {
+      if (!wait_error && !state->stopping) {
+        doAccept();
+      }
+    });
+    return;
+  }
+
+  const std::uint64_t id = state->next_session_id++;
+  auto session = std::make_shared<Session>(std::move(socket), state, id);
+  state->addSession(session, id);
+  session->start();
+  doAccept();
+}
+
+// Closes the listening socket on the acceptor's strand and waits until it is closed, so that
+// no connection is accepted after this returns.
+void Server::Impl::closeAcceptor() {
+  std::promise<void> closed;
+  asio::post(acceptor.get_executor(), [this, &closed] {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    accept_retry.cancel();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+}
+
+// Tells every session that the server stops, then waits up to shutdown_grace for them to end.
+void Server::Impl::finishSessions() {
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(state->mutex);
+    for (const auto& [id, weak] : state->sessions) {
+      if (auto session = weak.lock()) {
+        open.push_back(std::move(session));
+      }
+    }
+  }
+  for (auto& session : open) {
+    asio::dispatch(session->executor(), [session] { session->onServerStopping(); });
+  }
+  open.clear();
+
+  const auto deadline = SteadyClock::now() + state->options.shutdown_grace;
+  std::unique_lock lock(state->mutex);
+  if (!state->sessions_changed.wait_until(lock, deadline,
+                                          [this] { return state->sessions.empty(); })) {
+    spdlog::warn("event=shutdown_grace_expired open_connections={}", state->sessions.size());
+  }
+}
+
+Server::Server(ServerOptions options, const Router& router)
+    : impl_(std::make_unique<Impl>(std::move(options), router)) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  std::lock_guard lock(impl_->lifecycle_mutex);
+  if (impl_->started || impl_->stopped) {
+    return;
+  }
+  impl_->listen();
+  impl_->work.emplace(impl_->io.get_executor());
+  asio::post(impl_->acceptor.get_executor(), [impl = impl_.get()] { impl->doAccept(); });
+
+  const unsigned count = threadCount(impl_->state->options.io_threads);
+  for (unsigned i = 0; i < count; ++i) {
+    impl_->threads.emplace_back([impl = impl_.get()] { impl->io.run(); });
+  }
+  impl_->started = true;
+  spdlog::info("event=http_listening address={} port={} threads={}", impl_->state->options.address,
+               impl_->port.load(), count);
+}
+
+// NOTE: stop() joins the I/O threads, so calling it from a request handler deadlocks.
+void Server::stop() {
+  std::unique_lock lock(impl_->lifecycle_mutex);
+  if (impl_->stopped) {
+    return;
+  }
+  if (impl_->started) {
+    impl_->state->stopping = true;
+    impl_->closeAcceptor();
+    impl_->finishSessions();
+    impl_->work.reset();
+    impl_->io.stop();
+    for (auto& thread : impl_->threads) {
+      thread.join();
+    }
+    impl_->threads.clear();
+    spdlog::info("event=http_stopped port={}", impl_->port.load());
+  }
+  impl_->stopped = true;
+  lock.unlock();
+  impl_->stopped_signal.notify_all();
+}
+
+void Server::wait() {
+  std::unique_lock lock(impl_->lifecycle_mutex);
+  impl_->stopped_signal.wait(lock, [this] { return impl_->stopped; });
+}
+
+std::uint16_t Server::port() const { return impl_->port.load(); }
+
+}  // namespace devauth::http
