@@ -1,0 +1,268 @@
+// `devauth client add | list | remove`: manage registered clients.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/accounts.h"
+#include "cli/commands.h"
+#include "core/client.h"
+#include "core/scope.h"
+#include "core/secret.h"
+
+namespace devauth::cli {
+namespace {
+
+struct ClientAddOptions {
+  std::string id;
+  std::string name;
+  bool confidential = false;
+  std::string scopes;
+  std::string default_scopes;
+  // Set when --default-scopes was given, even as an empty string.
+  CLI::Option* default_scopes_option = nullptr;
+  bool may_approve = false;
+  bool no_device_grant = false;
+  long token_ttl = 3600;
+  std::string store{kDefaultStore};
+};
+
+struct ClientIdOptions {
+  std::string id;
+  std::string store{kDefaultStore};
+};
+
+inline constexpr std::size_t kMaxClientIdLength = 128;
+
+// RFC 6749 Appendix A.1 allows %x20-7E in a client_id. The space is rejected as well, so that
+// ids can be passed on command lines and shown in tables.
+bool isValidClientId(std::string_view id) {
+  if (id.empty() || id.size() > kMaxClientIdLength) {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+Expected<std::vector<std::string>, std::string> parseScopeOption(std::string_view option,
+                                                                 const std::string& text) {
+  // parseScope rejects an empty string, but an empty option means a client without scopes.
+  if (text.empty()) {
+    return std::vector<std::string>{};
+  }
+  auto scopes = parseScope(text);
+  if (!scopes) {
+    return unexpected(fmt::format(
+        "invalid {} '{}': scopes are separated by single spaces and may not contain '\"' or '\\'",
+        option, text));
+  }
+  return std::move(*scopes);
+}
+
+Expected<Client, std::string> buildClient(const ClientAddOptions& options, TimePoint now) {
+  if (!isValidClientId(options.id)) {
+    return unexpected(
+        fmt::format("invalid client id '{}': use 1 to {} printable ASCII characters without spaces",
+                    options.id, kMaxClientIdLength));
+  }
+  if (options.may_approve && !options.confidential) {
+    return unexpected(
+        std::string("--may-approve needs --confidential: only a client with a "
+                    "secret may approve codes"));
+  }
+
+  Client client;
+  client.id = options.id;
+  client.name = options.name.empty() ? options.id : options.name;
+  client.type = options.confidential ? ClientType::Confidential : ClientType::Public;
+  client.device_grant = !options.no_device_grant;
+  client.may_approve = options.may_approve;
+  client.access_token_ttl = seconds(options.token_ttl);
+  client.created_at = now;
+
+  auto allowed = parseScopeOption("--scopes", options.scopes);
+  if (!allowed) {
+    return unexpected(allowed.error());
+  }
+  client.allowed_scopes = allowed.value();
+  client.default_scopes = client.allowed_scopes;
+  if (options.default_scopes_option->count() > 0) {
+    auto defaults = parseScopeOption("--default-scopes", options.default_scopes);
+    if (!defaults) {
+      return unexpected(defaults.error());
+    }
+    auto extra = scopesNotAllowed(defaults.value(), client.allowed_scopes);
+    if (!extra.empty()) {
+      return unexpected(fmt::format("--default-scopes has '{}', which --scopes does not allow",
+                                    joinScope(extra)));
+    }
+    client.default_scopes = defaults.value();
+  }
+  return client;
+}
+
+int runClientAdd(const ClientAddOptions& options) {
+  SystemClock clock;
+  CsprngRandom random;
+  auto client = buildClient(options, clock.now());
+  if (!client) {
+    std::cerr << "devauth client add: " << client.error() << "\n";
+    return kExitFailure;
+  }
+  std::string secret;
+  if (client->type == ClientType::Confidential) {
+    secret = generateSecret(random);
+    client->secret_hash = hashSecret(secret);
+  }
+
+  auto store = openMigratedStore(options.store);
+  if (!store) {
+    std::cerr << "devauth client add: " << store.error() << "\n";
+    return kExitFailure;
+  }
+  auto inserted = store.value()->insertClient(client.value());
+  if (!inserted) {
+    if (inserted.error().kind == StoreError::Kind::Conflict) {
+      std::cerr << "devauth client add: a client with the id '" << options.id
+                << "' already exists; remove it first with `devauth client remove`\n";
+    } else {
+      std::cerr << "devauth client add: cannot store the client: " << inserted.error().message
+                << "\n";
+    }
+    return kExitFailure;
+  }
+
+  std::cerr << "Added " << toString(client->type) << " client '" << client->id << "'.\n";
+  if (!secret.empty()) {
+    // Only the hash is stored, so this is the one chance to copy the secret. It goes to stdout
+    // alone, so that `devauth client add ... > secret.txt` captures exactly the secret.
+    std::cerr << "Its client secret is printed on stdout, only this once.\n";
+    std::cout << secret << std::endl;
+  }
+  return kExitOk;
+}
+
+std::string describeFlags(const Client& client) {
+  std::vector<std::string> flags;
+  flags.push_back(client.device_grant ? "device-grant" : "no-device-grant");
+  if (client.may_approve) {
+    flags.push_back("may-approve");
+  }
+  flags.push_back(fmt::format("token-ttl={}s", client.access_token_ttl.count()));
+  return fmt::format("{}", fmt::join(flags, ","));
+}
+
+std::string describeScopes(const Client& client) {
+  if (client.default_scopes == client.allowed_scopes) {
+    return joinScope(client.allowed_scopes);
+  }
+  return fmt::format("{} (default: {})", joinScope(client.allowed_scopes),
+                     joinScope(client.default_scopes));
+}
+
+int runClientList(const std::string& location) {
+  auto store = openMigratedStore(location);
+  if (!store) {
+    std::cerr << "devauth client list: " << store.error() << "\n";
+    return kExitFailure;
+  }
+  auto clients = store.value()->listClients();
+  if (!clients) {
+    std::cerr << "devauth client list: cannot read the clients: " << clients.error().message
+              << "\n";
+    return kExitFailure;
+  }
+
+  std::vector<std::vector<std::string>> rows = {{"ID", "TYPE", "NAME", "SCOPES", "FLAGS"}};
+  for (const auto& client : clients.value()) {
+    rows.push_back({client.id, std::string(toString(client.type)), client.name,
+                    describeScopes(client), describeFlags(client)});
+  }
+  std::vector<std::size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", row[i], widths[i]) : row[i];
+    }
+    std::cout << line << "\n";
+  }
+  return kExitOk;
+}
+
+int runClientRemove(const ClientIdOptions& options) {
+  auto store = openMigratedStore(options.store);
+  if (!store) {
+    std::cerr << "devauth client remove: " << store.error() << "\n";
+    return kExitFailure;
+  }
+  auto removed = store.value()->removeClient(options.id);
+  if (!removed) {
+    std::cerr << "devauth client remove: cannot remove the client '" << options.id
+              << "': " << removed.error().message << "\n";
+    return kExitFailure;
+  }
+  if (!removed.value()) {
+    std::cerr << "devauth client remove: client '" << options.id << "' not found\n";
+    return kExitFailure;
+  }
+  std::cerr << "Removed client '" << options.id << "'.\n";
+  return kExitOk;
+}
+
+void addStoreOption(CLI::App& command, std::string& store) {
+  command.add_option("--store", store, "SQLite database file")->capture_default_str();
+}
+
+void addClientAddCommand(CLI::App& client, int& exit_code) {
+  auto options = std::make_shared<ClientAddOptions>();
+  CLI::App* add = client.add_subcommand("add", "Register a client");
+  add->add_option("ID", options->id, "Client id that devices send as client_id")->required();
+  add->add_option("--name", options->name,
+                  "Name shown to people on the consent page (default: the id)");
+  add->add_flag("--confidential", options->confidential,
+                "Create a confidential client with a secret, printed once on stdout");
+  add->add_option("--scopes", options->scopes,
+                  "Space-separated scopes the client may request, for example \"read write\"");
+  options->default_scopes_option = add->add_option(
+      "--default-scopes", options->default_scopes,
+      "Space-separated scopes granted when a request names none (default: all of --scopes)");
+  add->add_flag("--may-approve", options->may_approve,
+                "Allow the client to approve or deny codes through the approval API; needs "
+                "--confidential");
+  add->add_flag("--no-device-grant", options->no_device_grant,
+                "Do not allow the device authorization grant for this client");
+  add->add_option("--token-ttl", options->token_ttl, "Access token lifetime, in seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(60L, 7L * 86400L));
+  addStoreOption(*add, options->store);
+  add->callback([options, &exit_code] { exit_code = runClientAdd(*options); });
+}
+
+}  // namespace
+
+void addClientCommands(CLI::App& app, int& exit_code) {
+  CLI::App* client = app.add_subcommand("client", "Manage registered clients");
+  client->require_subcommand(1);
+  addClientAddCommand(*client, exit_code);
+
+  auto list_store = std::make_shared<std::string>(kDefaultStore);
+  CLI::App* list = client->add_subcommand("list", "List clients; secrets are never shown");
+  addStoreOption(*list, *list_store);
+  list->callback([list_store, &exit_code] { exit_code = runClientList(*list_store); });
+
+  auto remove_options = std::make_shared<ClientIdOptions>();
+  CLI::App* remove = client->add_subcommand("remove", "Remove a client");
+  remove->add_option("ID", remove_options->id, "Client id to remove")->required();
+  addStoreOption(*remove, remove_options->store);
+  remove->callback([remove_options, &exit_code] { exit_code = runClientRemove(*remove_options); });
+}
+
+}  // namespace devauth::cli

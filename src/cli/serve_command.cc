@@ -1,0 +1,224 @@
+// `devauth serve`: runs the server until SIGINT or SIGTERM.
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "cli/accounts.h"
+#include "cli/commands.h"
+#include "core/secret.h"
+#include "server/app.h"
+#include "server/logging.h"
+
+namespace devauth::cli {
+namespace {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::string issuer;
+  std::string store{kDefaultStore};
+  unsigned threads = 0;
+  long expires_in = 600;
+  long interval = 5;
+  std::string log_level = "info";
+  bool demo = false;
+};
+
+inline constexpr std::string_view kDemoClientId = "tv-demo";
+inline constexpr std::string_view kDemoUsername = "demo";
+// 16 base64url characters carry 96 random bits.
+inline constexpr std::size_t kDemoPasswordLength = 16;
+
+std::string defaultIssuer(const ServeOptions& options) {
+  // An IPv6 literal needs brackets in a URL (RFC 3986 §3.2.2).
+  const bool ipv6 = options.listen.find(':') != std::string::npos;
+  const std::string host = ipv6 ? "[" + options.listen + "]" : options.listen;
+  return fmt::format("http://{}:{}", host, options.port);
+}
+
+Config makeConfig(const ServeOptions& options) {
+  Config config;
+  config.http.address = options.listen;
+  config.http.port = options.port;
+  config.http.io_threads = options.threads;
+  // NOTE: with --listen 0.0.0.0 or --port 0 the default issuer is not a URL that people can
+  // open, so such set-ups need --issuer.
+  config.issuer = options.issuer.empty() ? defaultIssuer(options) : options.issuer;
+  while (config.issuer.ends_with('/')) {
+    config.issuer.pop_back();
+  }
+  config.store = options.store;
+  config.device_code_ttl = seconds(options.expires_in);
+  config.poll_interval = seconds(options.interval);
+  return config;
+}
+
+// Prints `lines` on stdout inside a frame of ASCII characters.
+void printBox(const std::vector<std::string>& lines) {
+  std::size_t width = 0;
+  for (const auto& line : lines) {
+    width = std::max(width, line.size());
+  }
+  const std::string border = "+" + std::string(width + 2, '-') + "+";
+  std::cout << border << "\n";
+  for (const auto& line : lines) {
+    std::cout << "| " << line << std::string(width - line.size(), ' ') << " |\n";
+  }
+  std::cout << border << std::endl;
+}
+
+Expected<void, std::string> ensureDemoClient(Store& store, TimePoint now) {
+  auto found = store.findClient(std::string(kDemoClientId));
+  if (!found) {
+    return unexpected("cannot read the demo client: " + found.error().message);
+  }
+  if (found.value()) {
+    return {};
+  }
+
+  Client client;
+  client.id = kDemoClientId;
+  client.name = "Demo TV";
+  client.type = ClientType::Public;
+  client.allowed_scopes = {"profile"};
+  client.default_scopes = {"profile"};
+  client.created_at = now;
+  auto inserted = store.insertClient(client);
+  if (!inserted && inserted.error().kind != StoreError::Kind::Conflict) {
+    return unexpected("cannot create the demo client: " + inserted.error().message);
+  }
+  return {};
+}
+
+// Creates the demo client and user when the store has no users, and prints the password once.
+Expected<void, std::string> seedDemo(Store& store, const std::string& issuer, RandomSource& random,
+                                     TimePoint now) {
+  auto users = store.countUsers();
+  if (!users) {
+    return unexpected("cannot count the users: " + users.error().message);
+  }
+  if (users.value() > 0) {
+    std::cout << "Demo: the store already has users, so no demo user was created. Sign in at "
+              << issuer << "/device with an existing account.\n";
+    return ensureDemoClient(store, now);
+  }
+
+  auto client = ensureDemoClient(store, now);
+  if (!client) {
+    return client;
+  }
+  std::string password = generateSecret(random).substr(0, kDemoPasswordLength);
+  auto created = createUser(store, std::string(kDemoUsername), password, random, now);
+  if (!created) {
+    return created;
+  }
+
+  printBox({
+      "devauth demo",
+      "",
+      fmt::format("Sign in at {}/device as {} / {}", issuer, kDemoUsername, password),
+      "",
+      fmt::format("Try it: devauth login --server {} --client-id {}", issuer, kDemoClientId),
+      "This password is shown only once.",
+  });
+  return {};
+}
+
+const char* signalName(int signal_number) { return signal_number == SIGINT ? "SIGINT" : "SIGTERM"; }
+
+int runServe(const ServeOptions& options) {
+  const Config config = makeConfig(options);
+  configureLogging(options.log_level);
+
+  // The mask is inherited by every thread the App starts, so only sigwait below receives the
+  // signals and shutdown runs on this thread, outside any signal handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  SystemClock clock;
+  CsprngRandom random;
+  App app(config, clock, random);
+  try {
+    auto started = app.start();
+    if (!started) {
+      std::cerr << "devauth serve: cannot open the store '" << config.store
+                << "': " << started.error().message << "\n";
+      return kExitFailure;
+    }
+  } catch (const std::system_error& error) {
+    std::cerr << "devauth serve: cannot listen on " << config.http.address << " port "
+              << config.http.port << ": " << error.what()
+              << ". Is another server using this port? Choose another with --port.\n";
+    return kExitFailure;
+  }
+
+  if (options.demo) {
+    auto seeded = seedDemo(app.store(), config.issuer, random, clock.now());
+    if (!seeded) {
+      std::cerr << "devauth serve: " << seeded.error() << "\n";
+      app.stop();
+      return kExitFailure;
+    }
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("event=signal_received signal={}", signalName(signal_number));
+  app.stop();
+  return kExitOk;
+}
+
+}  // namespace
+
+void addServeCommand(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<ServeOptions>();
+  CLI::App* serve = app.add_subcommand("serve", "Run the device authorization server");
+
+  serve->add_option("--listen", options->listen, "IP address to listen on")->capture_default_str();
+  serve->add_option("--port", options->port, "TCP port to listen on; 0 picks a free port")
+      ->capture_default_str();
+  serve->add_option("--issuer", options->issuer,
+                    "Base URL that devices and browsers use to reach this server, for example "
+                    "https://auth.example.com (default: http://<listen>:<port>)");
+  serve->add_option("--store", options->store, "SQLite database file")->capture_default_str();
+  serve
+      ->add_option("--threads", options->threads,
+                   "Number of HTTP I/O threads; 0 uses one per CPU core")
+      ->capture_default_str()
+      ->check(CLI::Range(0U, 256U));
+  serve
+      ->add_option("--expires-in", options->expires_in,
+                   "Lifetime of device and user codes, in seconds (RFC 8628 expires_in)")
+      ->capture_default_str()
+      ->check(CLI::Range(10L, 86400L));
+  serve
+      ->add_option("--interval", options->interval,
+                   "Minimum time between polls that devices are told to keep, in seconds "
+                   "(RFC 8628 interval)")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 3600L));
+  serve
+      ->add_option("--log-level", options->log_level,
+                   "Minimum level of the log lines written to stderr")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  serve->add_flag("--demo", options->demo,
+                  "On a store without users, create the client tv-demo and the user demo, and "
+                  "print the password once");
+
+  serve->callback([options, &exit_code] { exit_code = runServe(*options); });
+}
+
+}  // namespace devauth::cli
