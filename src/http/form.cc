@@ -13,8 +13,8 @@ namespace {
 
 namespace urls = boost::urls;
 
-// No endpoint takes more than a dozen parameters; the cap bounds the work an attacker can cause
-// with a body of many short parameters.
+// The device flow requests of RFC 8628 carry fewer than ten parameters. The cap bounds the work
+// that a body of many short parameters can cause.
 constexpr std::size_t kMaxParameters = 100;
 
 // RFC 6749 Appendix B: '+' in a form component is a space.
@@ -86,7 +86,7 @@ Expected<FormParams, std::string> parseForm(std::string_view text) {
   }
 
   for (const auto& param : *params) {
-    // "a=1&&b=2" and a leading or trailing '&' yield a parameter without a name; skip it.
+    // "a=1&&b=2" and a leading or trailing '&' yield a parameter without a name, which is skipped.
     if (param.key.empty()) {
       continue;
     }

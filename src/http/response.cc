@@ -5,8 +5,9 @@
 namespace devauth::http {
 namespace {
 
-// No script at all, styles only from /device/style.css, forms only back to this origin, and no
-// framing (RFC 9700 §4.16 and RFC 8628 §5.4: clickjacking of the verification page).
+// No script at all, styles only from /device/style.css and forms only back to this origin.
+// frame-ancestors 'none', with X-Frame-Options: DENY (RFC 7034) for older browsers, stops
+// clickjacking of the verification page.
 constexpr std::string_view kContentSecurityPolicy =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'";

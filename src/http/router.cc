@@ -64,7 +64,7 @@ Response Router::dispatch(const Request& request) const {
     return methodNotAllowed(request, routes);
   }
 
-  // No exception crosses the handler boundary: the detail goes to the log, and the client gets
+  // No exception crosses the handler boundary. The detail goes to the log, and the client gets
   // a generic 500 (RFC 6749 §5.2 server_error on the OAuth endpoints).
   try {
     return match->second(request);

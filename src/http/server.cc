@@ -77,7 +77,7 @@ struct ServerState {
 
   const ServerOptions options;
   const Router& router;
-  // Set once by Server::stop(); sessions then close after their current response.
+  // Set once by Server::stop(). Sessions then close after their current response.
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_session_id{0};
 
@@ -103,16 +103,16 @@ class Session : public std::enable_shared_from_this<Session> {
                    beast::bind_front_handler(&Session::readRequest, shared_from_this()));
   }
 
-  // Called on the strand when the server stops: an idle connection closes now, a request that
-  // is being handled or written finishes first and its connection closes afterwards.
+  // Closes an idle connection at once when the server stops. A request that is being handled or
+  // written finishes first, and its connection closes afterwards. Runs on the strand.
   void onServerStopping() {
     switch (phase_) {
       case Phase::Idle:
         close();
         return;
       case Phase::Reading:
-        // The header of a request is complete only once the parser has made progress; a
-        // connection without a whole header counts as idle.
+        // The parser makes progress only once a whole header has arrived, so a connection
+        // without one counts as idle.
         if (!parser_ || !parser_->got_some()) {
           close();
           return;
@@ -132,8 +132,8 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   enum class Phase { Idle, Reading, Writing, Closed };
 
-  // Waits for the first bytes of the next request on a keep-alive connection, under
-  // idle_timeout; the rest of the request then gets read_timeout.
+  // Waits up to idle_timeout for the first bytes of the next request on a keep-alive
+  // connection. The rest of the request then gets read_timeout.
   void waitForRequest() {
     if (buffer_.size() > 0) {
       readRequest();
@@ -158,6 +158,8 @@ class Session : public std::enable_shared_from_this<Session> {
     readRequest();
   }
 
+  // NOTE: Expect: 100-continue is not answered, so a client such as curl waits about one second
+  // before it sends the body anyway.
   void readRequest() {
     phase_ = Phase::Reading;
     parser_.emplace();
@@ -221,7 +223,7 @@ class Session : public std::enable_shared_from_this<Session> {
     writeResponse(std::move(response), /*drain_after=*/false);
   }
 
-  // Answers a request that could not be parsed, then closes the connection.
+  // Sends an error response for a request that could not be parsed, then closes the connection.
   void rejectRequest(unsigned status, std::string_view text) {
     Request request;
     request.message.version(11);
@@ -238,6 +240,7 @@ class Session : public std::enable_shared_from_this<Session> {
     close_after_write_ = close_after_write_ || !response.keep_alive();
     drain_after_write_ = drain_after;
     response_ = std::make_shared<Response>(std::move(response));
+    // A client that stops reading the response is disconnected after read_timeout as well.
     stream_.expires_after(state_->options.read_timeout);
     beast_http::async_write(stream_, *response_,
                             beast::bind_front_handler(&Session::onWrite, shared_from_this()));
@@ -340,7 +343,7 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::atomic<std::uint16_t> port{0};
 
-  // Serialises start() and stop(); stop() holds it until the threads are joined.
+  // Serialises start() and stop(). stop() keeps it locked until the threads are joined.
   std::mutex lifecycle_mutex;
   std::condition_variable stopped_signal;
   bool started = false;  // guarded by lifecycle_mutex
@@ -356,25 +359,25 @@ void Server::Impl::listen() {
       resolver.resolve(options.address, std::to_string(options.port),
                        tcp::resolver::passive | tcp::resolver::numeric_service, error);
   if (error || endpoints.empty()) {
-    throwSystemError(error, "cannot resolve listen address " + where);
+    throwSystemError(error, "resolving the listen address " + where + " failed");
   }
   const tcp::endpoint endpoint = endpoints.begin()->endpoint();
 
   acceptor.open(endpoint.protocol(), error);
   if (error) {
-    throwSystemError(error, "cannot open a socket for " + where);
+    throwSystemError(error, "opening a socket for " + where + " failed");
   }
   acceptor.set_option(asio::socket_base::reuse_address(true), error);
   if (error) {
-    throwSystemError(error, "cannot set SO_REUSEADDR on " + where);
+    throwSystemError(error, "setting SO_REUSEADDR on " + where + " failed");
   }
   acceptor.bind(endpoint, error);
   if (error) {
-    throwSystemError(error, "cannot bind " + where);
+    throwSystemError(error, "binding " + where + " failed (is another server using the port?)");
   }
   acceptor.listen(asio::socket_base::max_listen_connections, error);
   if (error) {
-    throwSystemError(error, "cannot listen on " + where);
+    throwSystemError(error, "listening on " + where + " failed");
   }
   port = acceptor.local_endpoint().port();
 }

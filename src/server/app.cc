@@ -19,7 +19,7 @@
 namespace devauth {
 namespace {
 
-// The store location as it may appear in logs: a URL's password is removed, so that a future
+// Removes the password from a URL-style store location, so that a future
 // `postgres://user:password@host/db` location never reaches the log.
 std::string redactStoreLocation(const std::string& location) {
   auto url = boost::urls::parse_uri(location);
@@ -150,6 +150,7 @@ StoreResult<void> App::start() {
     spdlog::error("event=listen_failed address={} port={} error=\"{}\"", impl_->config.http.address,
                   impl_->config.http.port, error.what());
     impl_->server.reset();
+    impl_->router = http::Router();
     impl_->services.reset();
     impl_->store.reset();
     throw;
