@@ -158,8 +158,8 @@ class Session : public std::enable_shared_from_this<Session> {
     readRequest();
   }
 
-  // NOTE: Expect: 100-continue is not answered, so a client such as curl waits about one second
-  // before it sends the body anyway.
+  // NOTE: A request with Expect: 100-continue gets no interim 100 response, so a client such as
+  // curl waits about one second before it sends the body anyway.
   void readRequest() {
     phase_ = Phase::Reading;
     parser_.emplace();

@@ -1,6 +1,8 @@
 #include "http/server.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "http/response.h"
@@ -431,6 +434,28 @@ TEST_F(HttpServerTest, InvalidClientAfterBasicReturns401WithChallenge) {
   EXPECT_EQ(result.header("WWW-Authenticate"), R"(Basic realm="devauth", charset="UTF-8")");
   EXPECT_EQ(result.header("Cache-Control"), "no-store");
   EXPECT_EQ(boost::json::parse(result.body).at("error").as_string(), "invalid_client");
+}
+
+TEST_F(HttpServerTest, RequestLogOmitsQuery) {
+  std::ostringstream captured;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  capture->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(capture);
+
+  startServer();
+  const auto result = testing::httpRequest(port(), "GET", "/hello?user_code=WDJBMJHT");
+  server_->stop();
+  spdlog::set_default_logger(previous);
+
+  EXPECT_EQ(result.status, 200U);
+  const std::string log = captured.str();
+  EXPECT_NE(log.find("event=request request_id=" + result.header("X-Request-Id") +
+                     " method=GET endpoint=/hello status=200"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("WDJBMJHT"), std::string::npos) << log;
 }
 
 }  // namespace
