@@ -1,0 +1,272 @@
+// POST /oauth/device/approve and /oauth/device/deny: the approval API. A trusted backend (a
+// confidential client with may_approve, such as a bank's server) approves or denies the user
+// code that its customer read out, in place of the person using the verification page.
+//
+// The checks run in this order:
+//  1. the shared request checks (oauth/request_checks.h) -> invalid_request;
+//  2. client authentication as a confidential client -> invalid_client;
+//  3. the client has may_approve -> unauthorized_client;
+//  4. user_code and subject are present and well-formed, and so is the optional relayed
+//     token of an approval -> invalid_request;
+//  5. the code is known, unexpired and pending -> invalid_grant, with one body for all three.
+// The store's conditional update decides races between concurrent approvals and denials.
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <charconv>
+#include <limits>
+
+#include "core/scope.h"
+#include "core/user_code.h"
+#include "http/response.h"
+#include "oauth/client_auth.h"
+#include "oauth/endpoints.h"
+#include "oauth/relay_token.h"
+#include "oauth/request_checks.h"
+
+namespace devauth::oauth {
+namespace {
+
+enum class Decision { Approve, Deny };
+
+constexpr std::size_t kMaxSubjectLength = 255;
+constexpr std::size_t kMaxRelayedTokenLength = 4096;
+// The largest expires_in accepted, so that every JSON client can hold it in a 32-bit integer.
+constexpr std::int64_t kMaxExpiresIn = std::numeric_limits<std::int32_t>::max();
+
+struct DecisionRequest {
+  Client approver;
+  std::string user_code;
+  std::string subject;
+  std::optional<RelayToken> relay_token;
+};
+
+// RFC 6749 Appendix A: access_token and token_type are 1*VSCHAR (%x20-7E).
+bool isVisibleAscii(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) <= 0x7e;
+  });
+}
+
+EndpointResult<std::int64_t> parseExpiresIn(std::string_view text) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value <= 0 ||
+      value > kMaxExpiresIn) {
+    return fail(OAuthErrorCode::InvalidRequest,
+                "expires_in must be a positive integer number of seconds.");
+  }
+  return value;
+}
+
+// Reads the optional token that the backend relays to the device. token_type, expires_in and
+// scope describe that token and are rejected without it.
+EndpointResult<std::optional<RelayToken>> parseRelayParameters(const http::FormParams& form) {
+  const auto access_token = form.get("access_token");
+  const auto token_type = form.get("token_type");
+  const auto expires_in = form.get("expires_in");
+  const auto scope = form.get("scope");
+  if (!access_token) {
+    if (token_type || expires_in || scope) {
+      return fail(OAuthErrorCode::InvalidRequest,
+                  "token_type, expires_in and scope are only valid with access_token.");
+    }
+    return std::optional<RelayToken>();
+  }
+  if (access_token->size() > kMaxRelayedTokenLength || !isVisibleAscii(*access_token)) {
+    return fail(OAuthErrorCode::InvalidRequest,
+                "access_token must be at most 4096 printable ASCII characters.");
+  }
+
+  RelayToken token;
+  token.access_token = *access_token;
+  if (token_type) {
+    if (token_type->size() > 64 || !isVisibleAscii(*token_type)) {
+      return fail(OAuthErrorCode::InvalidRequest, "token_type is malformed.");
+    }
+    token.token_type = *token_type;
+  }
+  if (expires_in) {
+    auto seconds = parseExpiresIn(*expires_in);
+    if (!seconds) {
+      return unexpected(seconds.error());
+    }
+    token.expires_in = *seconds;
+  }
+  if (scope) {
+    const auto scopes = parseScope(*scope);
+    if (!scopes) {
+      return fail(OAuthErrorCode::InvalidRequest, "scope is malformed.");
+    }
+    token.scope = joinScope(*scopes);
+  }
+  return std::optional<RelayToken>(std::move(token));
+}
+
+EndpointResult<std::string> parseSubject(const http::FormParams& form) {
+  auto subject = form.get("subject");
+  if (!subject) {
+    return fail(OAuthErrorCode::InvalidRequest, "Missing subject.");
+  }
+  if (subject->size() > kMaxSubjectLength || !isVisibleAscii(*subject)) {
+    return fail(OAuthErrorCode::InvalidRequest,
+                "subject must be at most 255 printable ASCII characters.");
+  }
+  return std::move(*subject);
+}
+
+EndpointResult<Client> authenticateApprover(Services& services, const http::Request& request,
+                                            const http::FormParams& form) {
+  auto authenticated = authenticateClient(services.store, request, form);
+  if (!authenticated) {
+    return unexpected(authenticated.error());
+  }
+  Client& client = authenticated->client;
+  if (client.type != ClientType::Confidential) {
+    return unexpected(EndpointError{makeError(OAuthErrorCode::InvalidClient,
+                                              "The approval API requires client authentication."),
+                                    authenticated->used_basic});
+  }
+  if (!client.may_approve) {
+    return fail(OAuthErrorCode::UnauthorizedClient,
+                "The client is not allowed to approve or deny device authorizations.");
+  }
+  return std::move(client);
+}
+
+EndpointResult<DecisionRequest> validateDecisionRequest(Services& services,
+                                                        const http::Request& request,
+                                                        Decision decision) {
+  auto form = checkOAuthRequest(request);
+  if (!form) {
+    return unexpected(EndpointError{form.error()});
+  }
+  auto approver = authenticateApprover(services, request, *form);
+  if (!approver) {
+    return unexpected(approver.error());
+  }
+
+  const auto user_code_input = form->get("user_code");
+  if (!user_code_input) {
+    return fail(OAuthErrorCode::InvalidRequest, "Missing user_code.");
+  }
+  auto user_code = normalizeUserCode(*user_code_input);
+  if (!user_code) {
+    return fail(OAuthErrorCode::InvalidRequest,
+                "user_code must be 8 letters from BCDFGHJKLMNPQRSTVWXZ, dashes allowed.");
+  }
+  auto subject = parseSubject(*form);
+  if (!subject) {
+    return unexpected(subject.error());
+  }
+
+  std::optional<RelayToken> relay_token;
+  if (decision == Decision::Approve) {
+    auto relay = parseRelayParameters(*form);
+    if (!relay) {
+      return unexpected(relay.error());
+    }
+    relay_token = std::move(*relay);
+  }
+  return DecisionRequest{std::move(*approver), std::move(*user_code), std::move(*subject),
+                         std::move(relay_token)};
+}
+
+// Unknown, expired and already decided codes get one body, so the API reveals no more about
+// a code than the verification page does.
+EndpointError undecidableCode() {
+  return EndpointError{makeError(OAuthErrorCode::InvalidGrant,
+                                 "The user code is unknown, expired or already decided.")};
+}
+
+EndpointResult<Authorization> loadPendingAuthorization(Services& services,
+                                                       const http::Request& request,
+                                                       const DecisionRequest& decision_request,
+                                                       TimePoint now) {
+  auto found = services.store.findByUserCode(hashSecret(decision_request.user_code));
+  if (!found) {
+    return unexpected(storeFailure(request, "find_by_user_code", found.error()));
+  }
+  if (!found->has_value() || (*found)->state != AuthorizationState::Pending ||
+      (*found)->isExpired(now)) {
+    return unexpected(undecidableCode());
+  }
+  return std::move(**found);
+}
+
+// Applies the decision with the store's conditional update; false means another decider or
+// the expiry came first.
+EndpointResult<void> applyDecision(Services& services, const http::Request& request,
+                                   const DecisionRequest& decision_request,
+                                   const Authorization& authorization, Decision decision,
+                                   TimePoint now) {
+  StoreResult<bool> applied = true;
+  if (decision == Decision::Approve) {
+    std::optional<std::string> sealed;
+    if (decision_request.relay_token) {
+      sealed = sealRelayToken(authorization.relay_public_key,
+                              serializeRelayToken(*decision_request.relay_token));
+    }
+    applied = services.store.approve(authorization.id, decision_request.subject, sealed, now);
+  } else {
+    applied = services.store.deny(authorization.id, decision_request.subject, now);
+  }
+  if (!applied) {
+    return unexpected(
+        storeFailure(request, decision == Decision::Approve ? "approve" : "deny", applied.error()));
+  }
+  if (!*applied) {
+    return unexpected(undecidableCode());
+  }
+  return {};
+}
+
+http::Response respondDecision(const http::Request& request, const Authorization& authorization,
+                               Decision decision) {
+  boost::json::object body;
+  body["authorization_id"] = authorization.id;
+  body["state"] = decision == Decision::Approve ? "approved" : "denied";
+  body["client_id"] = authorization.client_id;
+  body["scope"] = authorization.scope;
+  return http::jsonResponse(request, 200, body);
+}
+
+http::Response handleDecision(Services& services, const http::Request& request, Decision decision) {
+  auto decision_request = validateDecisionRequest(services, request, decision);
+  if (!decision_request) {
+    return errorResponse(request, decision_request.error());
+  }
+
+  const TimePoint now = services.clock.now();
+  auto authorization = loadPendingAuthorization(services, request, *decision_request, now);
+  if (!authorization) {
+    return errorResponse(request, authorization.error());
+  }
+
+  auto applied = applyDecision(services, request, *decision_request, *authorization, decision, now);
+  if (!applied) {
+    return errorResponse(request, applied.error());
+  }
+
+  spdlog::info(
+      "event={} authorization_id={} client_id={} approver_client_id={} relayed={} "
+      "request_id={}",
+      decision == Decision::Approve ? "authorization_approved" : "authorization_denied",
+      authorization->id, authorization->client_id, decision_request->approver.id,
+      decision_request->relay_token.has_value(), request.request_id);
+  return respondDecision(request, *authorization, decision);
+}
+
+}  // namespace
+
+http::Response handleApprove(Services& services, const http::Request& request) {
+  return handleDecision(services, request, Decision::Approve);
+}
+
+http::Response handleDeny(Services& services, const http::Request& request) {
+  return handleDecision(services, request, Decision::Deny);
+}
+
+}  // namespace devauth::oauth

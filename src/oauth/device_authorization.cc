@@ -1,0 +1,154 @@
+// POST /oauth/device/begin: the device authorization request (RFC 8628 §3.1-3.2).
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/json.hpp>
+
+#include "core/scope.h"
+#include "core/user_code.h"
+#include "http/response.h"
+#include "oauth/client_auth.h"
+#include "oauth/endpoints.h"
+#include "oauth/request_checks.h"
+
+namespace devauth::oauth {
+namespace {
+
+// A code collision is a 2^-34 event per live code for user codes, so five draws that all
+// collide mean the store is reporting conflicts for another reason.
+constexpr int kMaxInsertAttempts = 5;
+constexpr std::size_t kAuthorizationIdBytes = 16;
+
+struct DeviceRequest {
+  Client client;
+  std::string scope;
+};
+
+// The codes handed to the device; only their hashes are stored.
+struct IssuedCodes {
+  Authorization authorization;
+  std::string device_code;
+  std::string user_code;
+};
+
+// RFC 8628 §3.1 and RFC 6749 §3.3: a request without scope gets the client's default scopes.
+// A scope that is malformed or not allowed for the client is invalid_scope.
+EndpointResult<std::string> resolveScope(const Client& client,
+                                         const std::optional<std::string>& requested) {
+  if (!requested) {
+    return joinScope(client.default_scopes);
+  }
+  const auto scopes = parseScope(*requested);
+  if (!scopes) {
+    return fail(OAuthErrorCode::InvalidScope, "The scope parameter is malformed.");
+  }
+  if (!scopesNotAllowed(*scopes, client.allowed_scopes).empty()) {
+    return fail(OAuthErrorCode::InvalidScope);
+  }
+  return joinScope(*scopes);
+}
+
+EndpointResult<DeviceRequest> validateDeviceRequest(Services& services,
+                                                    const http::Request& request) {
+  auto form = checkOAuthRequest(request);
+  if (!form) {
+    return unexpected(EndpointError{form.error()});
+  }
+  auto authenticated = authenticateClient(services.store, request, *form);
+  if (!authenticated) {
+    return unexpected(authenticated.error());
+  }
+  Client& client = authenticated->client;
+  if (!client.device_grant) {
+    return fail(OAuthErrorCode::UnauthorizedClient,
+                "The client is not allowed to use the device authorization grant.");
+  }
+
+  auto scope = resolveScope(client, form->get("scope"));
+  if (!scope) {
+    return unexpected(scope.error());
+  }
+  return DeviceRequest{std::move(client), std::move(*scope)};
+}
+
+std::string generateAuthorizationId(RandomSource& random) {
+  std::array<std::uint8_t, kAuthorizationIdBytes> bytes{};
+  random.fill(bytes);
+  std::array<char, kAuthorizationIdBytes * 2 + 1> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
+  return std::string(hex.data(), kAuthorizationIdBytes * 2);
+}
+
+IssuedCodes drawCodes(Services& services, const DeviceRequest& device_request) {
+  IssuedCodes codes;
+  codes.device_code = generateSecret(services.random);
+  codes.user_code = generateUserCode(services.random);
+
+  const TimePoint now = services.clock.now();
+  Authorization& authorization = codes.authorization;
+  authorization.id = generateAuthorizationId(services.random);
+  authorization.device_code_hash = hashSecret(codes.device_code);
+  authorization.user_code_hash = hashSecret(codes.user_code);
+  authorization.client_id = device_request.client.id;
+  authorization.scope = device_request.scope;
+  authorization.state = AuthorizationState::Pending;
+  authorization.created_at = now;
+  authorization.expires_at = now + services.config.device_code_ttl;
+  authorization.interval = services.config.poll_interval;
+  authorization.relay_public_key = relayPublicKeyFor(codes.device_code);
+  return codes;
+}
+
+// Stores a new authorization, drawing fresh codes when a code hash collides with a stored one.
+EndpointResult<IssuedCodes> createAuthorization(Services& services, const http::Request& request,
+                                                const DeviceRequest& device_request) {
+  for (int attempt = 1; attempt <= kMaxInsertAttempts; ++attempt) {
+    IssuedCodes codes = drawCodes(services, device_request);
+    auto inserted = services.store.insertAuthorization(codes.authorization);
+    if (inserted) {
+      return codes;
+    }
+    if (inserted.error().kind != StoreError::Kind::Conflict || attempt == kMaxInsertAttempts) {
+      return unexpected(storeFailure(request, "insert_authorization", inserted.error()));
+    }
+    spdlog::warn("event=code_collision attempt={} client_id={} request_id={}", attempt,
+                 device_request.client.id, request.request_id);
+  }
+  return fail(OAuthErrorCode::ServerError);
+}
+
+http::Response respondDeviceAuthorization(const Services& services, const http::Request& request,
+                                          const IssuedCodes& codes) {
+  const std::string verification_uri = services.config.issuer + "/device";
+  const std::string user_code = formatUserCode(codes.user_code);
+  boost::json::object body;
+  body["device_code"] = codes.device_code;
+  body["user_code"] = user_code;
+  body["verification_uri"] = verification_uri;
+  body["verification_uri_complete"] = verification_uri + "?user_code=" + user_code;
+  body["expires_in"] = services.config.device_code_ttl.count();
+  body["interval"] = services.config.poll_interval.count();
+  return http::jsonResponse(request, 200, body);
+}
+
+}  // namespace
+
+http::Response handleDeviceAuthorization(Services& services, const http::Request& request) {
+  auto device_request = validateDeviceRequest(services, request);
+  if (!device_request) {
+    return errorResponse(request, device_request.error());
+  }
+
+  auto codes = createAuthorization(services, request, *device_request);
+  if (!codes) {
+    return errorResponse(request, codes.error());
+  }
+
+  spdlog::info("event=authorization_started authorization_id={} client_id={} request_id={}",
+               codes->authorization.id, device_request->client.id, request.request_id);
+  return respondDeviceAuthorization(services, request, *codes);
+}
+
+}  // namespace devauth::oauth

@@ -1,0 +1,25 @@
+#include "oauth/endpoint_error.h"
+
+#include <spdlog/spdlog.h>
+
+#include "http/response.h"
+
+namespace devauth::oauth {
+
+http::Response errorResponse(const http::Request& request, const EndpointError& error) {
+  spdlog::debug("event=request_rejected endpoint={} error={} request_id={}", request.path(),
+                describe(error.error.code).wire_name, request.request_id);
+  return http::oauthErrorResponse(request, error.error, error.basic_auth_failed);
+}
+
+EndpointError storeFailure(const http::Request& request, std::string_view operation,
+                           const StoreError& error) {
+  const bool unavailable = error.kind == StoreError::Kind::Unavailable;
+  spdlog::error("event=store_failed endpoint={} operation={} outcome={} error=\"{}\" request_id={}",
+                request.path(), operation, unavailable ? "unavailable" : "internal", error.message,
+                request.request_id);
+  return EndpointError{makeError(unavailable ? OAuthErrorCode::TemporarilyUnavailable
+                                             : OAuthErrorCode::ServerError)};
+}
+
+}  // namespace devauth::oauth

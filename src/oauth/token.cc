@@ -1,0 +1,249 @@
+// POST /oauth/device/token with the device_code grant (RFC 8628 §3.4-3.5, RFC 6749 §5).
+//
+// The checks run in this order, so that a malformed request never reaches the store and the
+// state of a device code is revealed only to the client it was issued to:
+//  1. the shared request checks (oauth/request_checks.h) -> invalid_request;
+//  2. grant_type is present -> invalid_request, and is exactly the device_code URN
+//     (case-sensitive) -> unsupported_grant_type;
+//  3. device_code is present -> invalid_request;
+//  4. client authentication (RFC 6749 §3.2.1) -> invalid_client or invalid_request;
+//  5. the client may use the device grant -> unauthorized_client;
+//  6. the device code is known and was issued to this client -> invalid_grant, with the same
+//     body for both cases (RFC 6749 §5.2);
+//  7. core decidePoll: redeemed -> invalid_grant, expired -> expired_token, denied ->
+//     access_denied, approved -> redeem once and issue the token, pending -> slow_down or
+//     authorization_pending (RFC 8628 §3.5).
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include "core/scope.h"
+#include "http/response.h"
+#include "oauth/client_auth.h"
+#include "oauth/endpoints.h"
+#include "oauth/relay_token.h"
+#include "oauth/request_checks.h"
+
+namespace devauth::oauth {
+namespace {
+
+// Device codes issued here are 43 characters. A longer value cannot be one, so it is rejected
+// with invalid_grant before any hashing or lookup.
+constexpr std::size_t kMaxDeviceCodeLength = 256;
+// A poll that keeps losing its compare-and-set to concurrent polls of the same code gets
+// slow_down after this many tries, because such a client polls too often anyway.
+constexpr int kMaxPollAttempts = 5;
+
+struct TokenRequest {
+  Client client;
+  std::string device_code;
+};
+
+// The token sent to the device, and the stored record when the token was minted here.
+struct TokenGrant {
+  std::string access_token;
+  std::string token_type;
+  std::optional<std::int64_t> expires_in;
+  std::string scope;
+  std::optional<IssuedToken> issued;
+};
+
+http::Response errorCodeResponse(const http::Request& request, OAuthErrorCode code) {
+  return errorResponse(request, EndpointError{makeError(code)});
+}
+
+EndpointResult<TokenRequest> validateTokenRequest(Services& services,
+                                                  const http::Request& request) {
+  auto form = checkOAuthRequest(request);
+  if (!form) {
+    return unexpected(EndpointError{form.error()});
+  }
+  const auto grant_type = form->get("grant_type");
+  if (!grant_type) {
+    return fail(OAuthErrorCode::InvalidRequest, "Missing grant_type.");
+  }
+  if (*grant_type != kDeviceCodeGrantType) {
+    return fail(OAuthErrorCode::UnsupportedGrantType,
+                "Only grant_type urn:ietf:params:oauth:grant-type:device_code is supported.");
+  }
+  auto device_code = form->get("device_code");
+  if (!device_code) {
+    return fail(OAuthErrorCode::InvalidRequest, "Missing device_code.");
+  }
+
+  auto authenticated = authenticateClient(services.store, request, *form);
+  if (!authenticated) {
+    return unexpected(authenticated.error());
+  }
+  if (!authenticated->client.device_grant) {
+    return fail(OAuthErrorCode::UnauthorizedClient,
+                "The client is not allowed to use the device authorization grant.");
+  }
+  return TokenRequest{std::move(authenticated->client), std::move(*device_code)};
+}
+
+// Loads the authorization of the device code. Unknown codes and codes of other clients get
+// the same invalid_grant body, so a client learns nothing about codes that are not its own.
+EndpointResult<Authorization> loadAuthorization(Services& services, const http::Request& request,
+                                                const TokenRequest& token_request) {
+  if (token_request.device_code.size() > kMaxDeviceCodeLength) {
+    return fail(OAuthErrorCode::InvalidGrant);
+  }
+  auto found = services.store.findByDeviceCode(hashSecret(token_request.device_code));
+  if (!found) {
+    return unexpected(storeFailure(request, "find_by_device_code", found.error()));
+  }
+  if (!found->has_value() || (*found)->client_id != token_request.client.id) {
+    return fail(OAuthErrorCode::InvalidGrant);
+  }
+  return std::move(**found);
+}
+
+// RFC 6749 §3.3: the granted scope may be narrower than requested. Scopes removed from the
+// client since the device authorization request are dropped.
+std::string currentlyAllowedScope(const Client& client, const std::string& scope) {
+  if (scope.empty()) {
+    return {};
+  }
+  std::vector<std::string> granted;
+  for (auto& token : parseScope(scope).value_or(std::vector<std::string>{})) {
+    if (scopesNotAllowed({token}, client.allowed_scopes).empty()) {
+      granted.push_back(std::move(token));
+    }
+  }
+  return joinScope(granted);
+}
+
+EndpointResult<TokenGrant> openRelayedGrant(const http::Request& request,
+                                            const TokenRequest& token_request,
+                                            const Authorization& authorization) {
+  const auto opened = openRelayToken(token_request.device_code, *authorization.sealed_relay_token);
+  const auto relayed = opened ? parseRelayToken(*opened) : std::nullopt;
+  if (!relayed) {
+    spdlog::error("event=relay_token_unreadable authorization_id={} request_id={}",
+                  authorization.id, request.request_id);
+    return fail(OAuthErrorCode::ServerError);
+  }
+  return TokenGrant{relayed->access_token, relayed->token_type, relayed->expires_in, relayed->scope,
+                    std::nullopt};
+}
+
+TokenGrant mintGrant(Services& services, const TokenRequest& token_request,
+                     const Authorization& authorization, TimePoint now) {
+  const Client& client = token_request.client;
+  TokenGrant grant;
+  grant.access_token = generateSecret(services.random);
+  grant.token_type = "Bearer";
+  grant.expires_in = client.access_token_ttl.count();
+  grant.scope = currentlyAllowedScope(client, authorization.scope);
+  grant.issued = IssuedToken{hashSecret(grant.access_token),     authorization.id, client.id,
+                             authorization.subject.value_or(""), grant.scope,      now,
+                             now + client.access_token_ttl};
+  return grant;
+}
+
+http::Response respondToken(const http::Request& request, const TokenGrant& grant) {
+  boost::json::object body;
+  body["access_token"] = grant.access_token;
+  body["token_type"] = grant.token_type;
+  if (grant.expires_in) {
+    body["expires_in"] = *grant.expires_in;
+  }
+  if (!grant.scope.empty()) {
+    body["scope"] = grant.scope;
+  }
+  return http::jsonResponse(request, 200, body);
+}
+
+// Responds to a poll that lost the redemption race, from the state that the winner left.
+http::Response respondFromCurrentState(Services& services, const http::Request& request,
+                                       const TokenRequest& token_request, TimePoint now) {
+  auto reloaded = loadAuthorization(services, request, token_request);
+  if (!reloaded) {
+    return errorResponse(request, reloaded.error());
+  }
+  const PollDecision decision = decidePoll(*reloaded, now, services.config.poll_policy);
+  const auto code = decision.outcome == PollOutcome::Approved
+                        ? OAuthErrorCode::InvalidGrant
+                        : errorForOutcome(decision.outcome).value_or(OAuthErrorCode::InvalidGrant);
+  return errorCodeResponse(request, code);
+}
+
+// Redeems an approved authorization once (the store's conditional update decides races) and
+// issues its token: the relayed one when a trusted backend handed one in, else a new one.
+http::Response redeemAndRespond(Services& services, const http::Request& request,
+                                const TokenRequest& token_request,
+                                const Authorization& authorization, TimePoint now) {
+  auto grant =
+      authorization.sealed_relay_token
+          ? openRelayedGrant(request, token_request, authorization)
+          : EndpointResult<TokenGrant>(mintGrant(services, token_request, authorization, now));
+  if (!grant) {
+    return errorResponse(request, grant.error());
+  }
+
+  auto redeemed = services.store.redeem(authorization.id, grant->issued, now);
+  if (!redeemed) {
+    return errorResponse(request, storeFailure(request, "redeem", redeemed.error()));
+  }
+  if (!*redeemed) {
+    return respondFromCurrentState(services, request, token_request, now);
+  }
+
+  spdlog::info("event=token_issued authorization_id={} client_id={} relayed={} request_id={}",
+               authorization.id, token_request.client.id, !grant->issued.has_value(),
+               request.request_id);
+  return respondToken(request, *grant);
+}
+
+// Decides the poll and stores the new polling state with a compare-and-set. A poll that loses
+// to a concurrent one reloads and decides again.
+http::Response answerPoll(Services& services, const http::Request& request,
+                          const TokenRequest& token_request, Authorization authorization) {
+  const TimePoint now = services.clock.now();
+  for (int attempt = 0; attempt < kMaxPollAttempts; ++attempt) {
+    const PollDecision decision = decidePoll(authorization, now, services.config.poll_policy);
+    if (decision.outcome == PollOutcome::Approved) {
+      return redeemAndRespond(services, request, token_request, authorization, now);
+    }
+    if (decision.outcome != PollOutcome::Pending && decision.outcome != PollOutcome::SlowDown) {
+      return errorCodeResponse(request, *errorForOutcome(decision.outcome));
+    }
+
+    auto stored = services.store.updatePollState(
+        authorization.id, PollState{authorization.last_poll_at, authorization.interval},
+        PollState{decision.new_last_poll_at, decision.new_interval});
+    if (!stored) {
+      return errorResponse(request, storeFailure(request, "update_poll_state", stored.error()));
+    }
+    if (*stored) {
+      return errorCodeResponse(request, *errorForOutcome(decision.outcome));
+    }
+
+    auto reloaded = loadAuthorization(services, request, token_request);
+    if (!reloaded) {
+      return errorResponse(request, reloaded.error());
+    }
+    authorization = std::move(*reloaded);
+  }
+  return errorCodeResponse(request, OAuthErrorCode::SlowDown);
+}
+
+}  // namespace
+
+http::Response handleToken(Services& services, const http::Request& request) {
+  auto token_request = validateTokenRequest(services, request);
+  if (!token_request) {
+    return errorResponse(request, token_request.error());
+  }
+
+  auto authorization = loadAuthorization(services, request, *token_request);
+  if (!authorization) {
+    return errorResponse(request, authorization.error());
+  }
+
+  return answerPoll(services, request, *token_request, std::move(*authorization));
+}
+
+}  // namespace devauth::oauth
