@@ -1,0 +1,361 @@
+#include "web/verification_pages.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/scope.h"
+#include "core/secret.h"
+#include "core/user_code.h"
+#include "http/form.h"
+#include "http/response.h"
+#include "web/pages.h"
+#include "web/session.h"
+
+namespace devauth::web {
+namespace {
+
+using http::beast_http::field;
+
+// Either the value a step produced or the page to send instead.
+template <typename T>
+using PageResult = Expected<T, http::Response>;
+
+// A ?user_code= longer than this is not echoed into the form. A real code has 8 characters
+// plus separators.
+constexpr std::size_t kMaxPrefillBytes = 64;
+
+http::Response storeFailurePage(const http::Request& request, const StoreError& error) {
+  const bool unavailable = error.kind == StoreError::Kind::Unavailable;
+  spdlog::log(unavailable ? spdlog::level::warn : spdlog::level::err,
+              "event=store_failed endpoint={} request_id={} error=\"{}\"", request.path(),
+              request.request_id, error.message);
+  return http::htmlResponse(
+      request, unavailable ? 503 : 500,
+      renderMessage("Something went wrong",
+                    "The server could not complete the request. Try again in a moment."));
+}
+
+http::Response withSessionCookie(http::Response response, const Config& config,
+                                 const WebSession& session) {
+  response.set(field::set_cookie, sessionCookie(config, session));
+  return response;
+}
+
+struct EnsuredSession {
+  WebSession session;
+  // Whether the session is new, so its cookie must be sent.
+  bool created = false;
+};
+
+StoreResult<EnsuredSession> ensureSession(Services& services, const http::Request& request) {
+  auto loaded = loadSession(services, request);
+  if (!loaded) {
+    return unexpected(loaded.error());
+  }
+  if (loaded->has_value()) {
+    return EnsuredSession{std::move(**loaded), false};
+  }
+  auto created = createSession(services);
+  if (!created) {
+    return unexpected(created.error());
+  }
+  return EnsuredSession{std::move(*created), true};
+}
+
+// The ?user_code= of verification_uri_complete (RFC 8628 §3.3.1). It only pre-fills the form:
+// the person still confirms it, so a link alone never starts an approval.
+std::string prefillFromQuery(const http::Request& request) {
+  // The copy ends in a NUL. Boost.URL 1.81 parse_query reads its argument up to the next NUL
+  // rather than to the end of the view, and the query inside the target is not NUL-terminated.
+  const std::string query_text(request.query());
+  auto query = http::parseForm(query_text);
+  if (!query) {
+    return {};
+  }
+  auto value = query->get(kUserCodeField);
+  if (!value || value->size() > kMaxPrefillBytes) {
+    return {};
+  }
+  return *value;
+}
+
+// A submitted form whose CSRF token matched the browser's session.
+struct CheckedForm {
+  http::FormParams params;
+  WebSession session;
+};
+
+http::Response formExpiredPage(const http::Request& request) {
+  spdlog::debug("event=csrf_rejected endpoint={} request_id={}", request.path(),
+                request.request_id);
+  return http::htmlResponse(request, 403, renderMessage("Form expired", kFormExpiredMessage));
+}
+
+// Parses the body, loads the session and checks the CSRF token. A form without a session or
+// with a wrong token changes nothing and gets 403.
+PageResult<CheckedForm> readCheckedForm(Services& services, const http::Request& request) {
+  auto params = http::parseForm(request.message.body());
+  if (!params) {
+    return unexpected(http::htmlResponse(
+        request, 400,
+        renderMessage("Something went wrong",
+                      "The form could not be read. Reload the page and try again.")));
+  }
+
+  auto session = loadSession(services, request);
+  if (!session) {
+    return unexpected(storeFailurePage(request, session.error()));
+  }
+
+  const auto submitted = params->get(kCsrfField);
+  if (!session->has_value() || !submitted || !checkCsrfToken(**session, *submitted)) {
+    return unexpected(formExpiredPage(request));
+  }
+  return CheckedForm{std::move(*params), std::move(**session)};
+}
+
+http::Response codeRejectedPage(const http::Request& request, const WebSession& session) {
+  CodeFormView view;
+  view.csrf_token = csrfToken(session);
+  view.error = kCodeRejectedMessage;
+  return http::htmlResponse(request, 400, renderCodeForm(view));
+}
+
+// An authorization a person may still decide on, with the canonical code that named it.
+struct DecidableCode {
+  std::string user_code;
+  Authorization authorization;
+};
+
+// Looks up the code a person entered. Malformed, unknown, expired, approved and denied codes
+// all get the same page, so the page reveals nothing about which codes exist (RFC 8628 §5.1).
+// TODO: rate-limit failed attempts per session and per address (RFC 8628 §5.1).
+PageResult<DecidableCode> findDecidableCode(Services& services, const http::Request& request,
+                                            const WebSession& session,
+                                            const std::optional<std::string>& input) {
+  auto canonical = input ? normalizeUserCode(*input) : std::nullopt;
+  if (!canonical) {
+    return unexpected(codeRejectedPage(request, session));
+  }
+
+  auto found = services.store.findByUserCode(hashSecret(*canonical));
+  if (!found) {
+    return unexpected(storeFailurePage(request, found.error()));
+  }
+
+  const std::optional<Authorization>& authorization = found.value();
+  if (!authorization || authorization->state != AuthorizationState::Pending ||
+      authorization->isExpired(services.clock.now())) {
+    spdlog::debug("event=user_code_rejected request_id={}", request.request_id);
+    return unexpected(codeRejectedPage(request, session));
+  }
+  return DecidableCode{std::move(*canonical), std::move(*found.value())};
+}
+
+http::Response signInPage(const http::Request& request, unsigned status, const WebSession& session,
+                          const std::string& user_code, std::string username = {},
+                          std::string_view error = {}) {
+  SignInView view;
+  view.csrf_token = csrfToken(session);
+  view.user_code = user_code;
+  view.username = std::move(username);
+  view.error = error;
+  return http::htmlResponse(request, status, renderSignInForm(view));
+}
+
+std::vector<std::string> scopeList(const std::string& scope) {
+  if (scope.empty()) {
+    return {};
+  }
+  return parseScope(scope).value_or(std::vector<std::string>{scope});
+}
+
+http::Response consentPage(Services& services, const http::Request& request,
+                           const WebSession& session, const DecidableCode& code) {
+  auto client = services.store.findClient(code.authorization.client_id);
+  if (!client) {
+    return storeFailurePage(request, client.error());
+  }
+  if (!client->has_value()) {
+    return codeRejectedPage(request, session);
+  }
+
+  ConsentView view;
+  view.csrf_token = csrfToken(session);
+  view.user_code = code.user_code;
+  view.client_id = code.authorization.client_id;
+  view.client_name = (*client)->name.empty() ? (*client)->id : (*client)->name;
+  view.scopes = scopeList(code.authorization.scope);
+  view.requested_at = describeRequestTime(code.authorization.created_at, services.clock.now());
+  // NOTE: sessions store the subject only, so the page names the account by its subject.
+  view.signed_in_as = session.record.subject.value_or("");
+  return http::htmlResponse(request, 200, renderConsent(view));
+}
+
+// A password hash to verify against when the username is unknown, so that an unknown user
+// and a wrong password take about the same time.
+const std::string& dummyPasswordHash() {
+  static const std::string hash = hashPassword("devauth unknown-user placeholder");
+  return hash;
+}
+
+// Returns the subject of the user whose username and password match, or nullopt.
+StoreResult<std::optional<std::string>> authenticate(Services& services,
+                                                     const http::FormParams& params) {
+  const std::string username = params.get(kUsernameField).value_or("");
+  const std::string password = params.get(kPasswordField).value_or("");
+
+  auto user = username.empty() ? StoreResult<std::optional<User>>(std::optional<User>())
+                               : services.store.findUser(username);
+  if (!user) {
+    return unexpected(user.error());
+  }
+
+  if (!user->has_value()) {
+    verifyPassword(password, dummyPasswordHash());
+    return std::optional<std::string>();
+  }
+  if (!verifyPassword(password, (*user)->password_hash)) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>((*user)->subject);
+}
+
+std::optional<Decision> parseDecision(const std::optional<std::string>& value) {
+  if (value == "approve") {
+    return Decision::Approve;
+  }
+  if (value == "deny") {
+    return Decision::Deny;
+  }
+  return std::nullopt;
+}
+
+// Stores the decision with a conditional update. Returns false when the authorization stopped
+// being pending or expired since it was read.
+StoreResult<bool> recordDecision(Services& services, const Authorization& authorization,
+                                 const std::string& subject, Decision decision) {
+  const TimePoint now = services.clock.now();
+  if (decision == Decision::Approve) {
+    return services.store.approve(authorization.id, subject, std::nullopt, now);
+  }
+  return services.store.deny(authorization.id, subject, now);
+}
+
+void logDecision(const http::Request& request, const Authorization& authorization,
+                 const std::string& subject, Decision decision) {
+  spdlog::info("event={} authorization_id={} client_id={} subject={} request_id={}",
+               decision == Decision::Approve ? "authorization_approved" : "authorization_denied",
+               authorization.id, authorization.client_id, subject, request.request_id);
+}
+
+http::Response signInRequiredPage(const http::Request& request) {
+  return http::htmlResponse(
+      request, 401,
+      renderMessage("Sign in required",
+                    "Your sign-in has ended. Start over and sign in again to continue."));
+}
+
+http::Response malformedDecisionPage(const http::Request& request) {
+  return http::htmlResponse(
+      request, 400,
+      renderMessage("Something went wrong",
+                    "Choose Approve or Deny. Reload the page and try again."));
+}
+
+}  // namespace
+
+http::Response handleDevicePage(Services& services, const http::Request& request) {
+  CodeFormView view;
+  view.prefill = prefillFromQuery(request);
+
+  auto ensured = ensureSession(services, request);
+  if (!ensured) {
+    return storeFailurePage(request, ensured.error());
+  }
+
+  view.csrf_token = csrfToken(ensured->session);
+  http::Response response = http::htmlResponse(request, 200, renderCodeForm(view));
+  if (ensured->created) {
+    return withSessionCookie(std::move(response), services.config, ensured->session);
+  }
+  return response;
+}
+
+http::Response handleCodeSubmit(Services& services, const http::Request& request) {
+  auto form = readCheckedForm(services, request);
+  if (!form) {
+    return form.error();
+  }
+
+  auto code = findDecidableCode(services, request, form->session, form->params.get(kUserCodeField));
+  if (!code) {
+    return code.error();
+  }
+
+  if (!form->session.signedIn()) {
+    return signInPage(request, 200, form->session, code->user_code);
+  }
+  return consentPage(services, request, form->session, *code);
+}
+
+http::Response handleLogin(Services& services, const http::Request& request) {
+  auto form = readCheckedForm(services, request);
+  if (!form) {
+    return form.error();
+  }
+
+  auto code = findDecidableCode(services, request, form->session, form->params.get(kUserCodeField));
+  if (!code) {
+    return code.error();
+  }
+
+  auto subject = authenticate(services, form->params);
+  if (!subject) {
+    return storeFailurePage(request, subject.error());
+  }
+  if (!subject->has_value()) {
+    spdlog::debug("event=sign_in_failed request_id={}", request.request_id);
+    return signInPage(request, 401, form->session, code->user_code,
+                      form->params.get(kUsernameField).value_or(""), kBadCredentialsMessage);
+  }
+
+  auto signed_in = signIn(services, form->session, **subject);
+  if (!signed_in) {
+    return storeFailurePage(request, signed_in.error());
+  }
+  return withSessionCookie(consentPage(services, request, *signed_in, *code), services.config,
+                           *signed_in);
+}
+
+http::Response handleDecision(Services& services, const http::Request& request) {
+  auto form = readCheckedForm(services, request);
+  if (!form) {
+    return form.error();
+  }
+  if (!form->session.signedIn()) {
+    return signInRequiredPage(request);
+  }
+  const auto decision = parseDecision(form->params.get(kDecisionField));
+  if (!decision) {
+    return malformedDecisionPage(request);
+  }
+
+  auto code = findDecidableCode(services, request, form->session, form->params.get(kUserCodeField));
+  if (!code) {
+    return code.error();
+  }
+
+  const std::string& subject = *form->session.record.subject;
+  auto recorded = recordDecision(services, code->authorization, subject, *decision);
+  if (!recorded) {
+    return storeFailurePage(request, recorded.error());
+  }
+  if (!*recorded) {
+    return codeRejectedPage(request, form->session);
+  }
+
+  logDecision(request, code->authorization, subject, *decision);
+  return http::htmlResponse(request, 200, renderDone(*decision));
+}
+
+}  // namespace devauth::web
