@@ -250,12 +250,11 @@ http::Response handleDecision(Services& services, const http::Request& request, 
     return errorResponse(request, applied.error());
   }
 
-  spdlog::info(
-      "event={} authorization_id={} client_id={} approver_client_id={} relayed={} "
-      "request_id={}",
-      decision == Decision::Approve ? "authorization_approved" : "authorization_denied",
-      authorization->id, authorization->client_id, decision_request->approver.id,
-      decision_request->relay_token.has_value(), request.request_id);
+  // client_id is the device's client and approver_client_id the backend that decided.
+  spdlog::info("event={} authorization_id={} client_id={} approver_client_id={} request_id={}",
+               decision == Decision::Approve ? "authorization_approved" : "authorization_denied",
+               authorization->id, authorization->client_id, decision_request->approver.id,
+               request.request_id);
   return respondDecision(request, *authorization, decision);
 }
 

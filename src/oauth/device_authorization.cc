@@ -113,8 +113,8 @@ EndpointResult<IssuedCodes> createAuthorization(Services& services, const http::
     if (inserted.error().kind != StoreError::Kind::Conflict || attempt == kMaxInsertAttempts) {
       return unexpected(storeFailure(request, "insert_authorization", inserted.error()));
     }
-    spdlog::warn("event=code_collision attempt={} client_id={} request_id={}", attempt,
-                 device_request.client.id, request.request_id);
+    spdlog::warn("event=code_collision client_id={} request_id={}", device_request.client.id,
+                 request.request_id);
   }
   return fail(OAuthErrorCode::ServerError);
 }

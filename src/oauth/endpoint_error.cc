@@ -15,8 +15,8 @@ http::Response errorResponse(const http::Request& request, const EndpointError& 
 EndpointError storeFailure(const http::Request& request, std::string_view operation,
                            const StoreError& error) {
   const bool unavailable = error.kind == StoreError::Kind::Unavailable;
-  spdlog::error("event=store_failed endpoint={} operation={} outcome={} error=\"{}\" request_id={}",
-                request.path(), operation, unavailable ? "unavailable" : "internal", error.message,
+  spdlog::error("event=store_failed endpoint={} outcome={} error=\"{}: {}\" request_id={}",
+                request.path(), unavailable ? "unavailable" : "internal", operation, error.message,
                 request.request_id);
   return EndpointError{makeError(unavailable ? OAuthErrorCode::TemporarilyUnavailable
                                              : OAuthErrorCode::ServerError)};

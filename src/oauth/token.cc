@@ -191,8 +191,8 @@ http::Response redeemAndRespond(Services& services, const http::Request& request
     return respondFromCurrentState(services, request, token_request, now);
   }
 
-  spdlog::info("event=token_issued authorization_id={} client_id={} relayed={} request_id={}",
-               authorization.id, token_request.client.id, !grant->issued.has_value(),
+  spdlog::info("event=token_issued authorization_id={} client_id={} outcome={} request_id={}",
+               authorization.id, token_request.client.id, grant->issued ? "minted" : "relayed",
                request.request_id);
   return respondToken(request, *grant);
 }

@@ -1,6 +1,10 @@
 // The approval API for trusted backends: POST /oauth/device/approve and /oauth/device/deny.
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <latch>
+#include <sstream>
 #include <thread>
 
 #include "oauth_fixture.h"
@@ -252,6 +256,41 @@ TEST_F(OAuthApprovalApiTest, ConcurrentApproveAndDenyHaveOneWinner) {
   } else {
     expectOAuthError(poll(codes.device_code), 400, "access_denied");
   }
+}
+
+// Logs carry ids only: no device code, user code, token or secret, even at debug level.
+TEST_F(OAuthApprovalApiTest, LogsContainNoCodesOrTokens) {
+  std::ostringstream captured;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  capture->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(capture);
+
+  const std::string relayed = "bank-issued-token-5d1c8e2a";
+  const DeviceCodes codes = beginFor("pub1");
+  const HttpResult pending = poll(codes.device_code);
+  const HttpResult approved = approve(codes.user_code, {{"access_token", relayed}});
+  const HttpResult issued = poll(codes.device_code);
+  const HttpResult rejected =
+      decide(kApprovePath, {{"user_code", codes.user_code}}, "bank", "wrong-secret-value");
+  spdlog::set_default_logger(previous);
+
+  EXPECT_EQ(pending.status, 400u);
+  EXPECT_EQ(approved.status, 200u);
+  EXPECT_EQ(issued.status, 200u);
+  EXPECT_EQ(rejected.status, 401u);
+  const std::string log = captured.str();
+  const std::string canonical_user_code = codes.user_code.substr(0, 4) + codes.user_code.substr(5);
+  EXPECT_NE(log.find("event=authorization_approved"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=token_issued"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=request_rejected"), std::string::npos) << log;
+  EXPECT_EQ(log.find(codes.device_code), std::string::npos) << log;
+  EXPECT_EQ(log.find(codes.user_code), std::string::npos) << log;
+  EXPECT_EQ(log.find(canonical_user_code), std::string::npos) << log;
+  EXPECT_EQ(log.find(relayed), std::string::npos) << log;
+  EXPECT_EQ(log.find(kApproverSecret), std::string::npos) << log;
+  EXPECT_EQ(log.find("wrong-secret-value"), std::string::npos) << log;
 }
 
 }  // namespace
