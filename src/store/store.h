@@ -61,12 +61,12 @@ class Store {
   virtual StoreResult<void> insertClient(const Client& client) = 0;
   virtual StoreResult<std::optional<Client>> findClient(const std::string& client_id) = 0;
   virtual StoreResult<std::vector<Client>> listClients() = 0;
-  // Returns whether a client was removed.
+  // Returns whether a client was removed. Its device authorizations and tokens go with it.
   virtual StoreResult<bool> removeClient(const std::string& client_id) = 0;
 
   // --- Users -----------------------------------------------------------------------------
 
-  // Fails with Conflict when the username is taken.
+  // Fails with Conflict when the username or the subject is taken.
   virtual StoreResult<void> insertUser(const User& user) = 0;
   virtual StoreResult<std::optional<User>> findUser(const std::string& username) = 0;
   virtual StoreResult<bool> removeUser(const std::string& username) = 0;
@@ -75,7 +75,7 @@ class Store {
   // --- Device authorizations -------------------------------------------------------------
 
   // Fails with Conflict when the device code hash or user code hash is already stored; the
-  // caller draws new codes and tries again.
+  // caller draws new codes and tries again. Fails with Internal when the client does not exist.
   virtual StoreResult<void> insertAuthorization(const Authorization& authorization) = 0;
   virtual StoreResult<std::optional<Authorization>> findByDeviceCode(const SecretHash& hash) = 0;
   virtual StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) = 0;

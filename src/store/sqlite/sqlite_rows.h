@@ -1,0 +1,42 @@
+#pragma once
+
+// The mapping between the core structs and SQLite rows: column lists, parameter conversions and
+// row readers. Times are INTEGER Unix milliseconds, secrets 32-byte BLOBs, and scope lists
+// space-separated TEXT.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/authorization.h"
+#include "core/client.h"
+#include "store/sqlite/sqlite_handle.h"
+
+namespace devauth::sqlite {
+
+// Columns in the order the read functions below expect them.
+inline constexpr std::string_view kClientColumns =
+    "id, name, type, secret_hash, allowed_scopes, default_scopes, device_grant, may_approve, "
+    "access_token_ttl_seconds, created_at";
+inline constexpr std::string_view kAuthorizationColumns =
+    "id, device_code_hash, user_code_hash, client_id, scope, state, created_at, expires_at, "
+    "interval_seconds, last_poll_at, subject, decided_at, relay_public_key, sealed_relay_token";
+
+std::optional<long long> millisOrNull(const std::optional<TimePoint>& time);
+// The bytes of `text` for a BLOB parameter, or nullopt for NULL.
+std::optional<std::span<const std::uint8_t>> bytesOrNull(const std::optional<std::string>& text);
+
+// Each reader converts the current row of a statement that selected the matching column list.
+// A value that the schema's CHECK constraints should have kept out fails with Internal.
+StoreResult<Client> readClient(const Statement& row);
+// Columns: username, subject, password_hash, created_at.
+StoreResult<User> readUser(const Statement& row);
+StoreResult<Authorization> readAuthorization(const Statement& row);
+// Columns: token_hash, authorization_id, client_id, subject, scope, issued_at, expires_at.
+StoreResult<IssuedToken> readToken(const Statement& row);
+// Columns: id_hash, subject, created_at, expires_at.
+StoreResult<BrowserSession> readSession(const Statement& row);
+
+}  // namespace devauth::sqlite

@@ -1,0 +1,149 @@
+#include "store/sqlite/sqlite_schema.h"
+
+#include <fmt/format.h>
+
+#include <array>
+
+namespace devauth::sqlite {
+namespace {
+
+// Migration N (1-based) brings the schema from version N-1 to N. Append new migrations; never
+// edit one that has shipped.
+//
+// Conventions: secrets are 32-byte SHA-256 BLOBs, times are INTEGER Unix milliseconds, scope
+// lists are space-separated TEXT. STRICT tables reject values of the wrong type.
+constexpr std::array<const char*, 1> kMigrations = {
+    R"sql(
+CREATE TABLE clients (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('public', 'confidential')),
+  secret_hash BLOB CHECK (secret_hash IS NULL OR length(secret_hash) = 32),
+  allowed_scopes TEXT NOT NULL,
+  default_scopes TEXT NOT NULL,
+  device_grant INTEGER NOT NULL CHECK (device_grant IN (0, 1)),
+  may_approve INTEGER NOT NULL CHECK (may_approve IN (0, 1)),
+  access_token_ttl_seconds INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+  username TEXT PRIMARY KEY,
+  subject TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+-- Removing a client removes its authorizations and tokens with it.
+CREATE TABLE authorizations (
+  id TEXT PRIMARY KEY,
+  device_code_hash BLOB NOT NULL UNIQUE CHECK (length(device_code_hash) = 32),
+  user_code_hash BLOB NOT NULL UNIQUE CHECK (length(user_code_hash) = 32),
+  client_id TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+  scope TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'redeemed')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  interval_seconds INTEGER NOT NULL,
+  last_poll_at INTEGER,
+  subject TEXT,
+  decided_at INTEGER,
+  relay_public_key BLOB NOT NULL CHECK (length(relay_public_key) = 32),
+  sealed_relay_token BLOB
+) STRICT;
+CREATE INDEX authorizations_expires_at ON authorizations (expires_at);
+CREATE INDEX authorizations_client_id ON authorizations (client_id);
+
+-- A token outlives the purge of its authorization, so authorization_id is not a foreign key.
+CREATE TABLE tokens (
+  token_hash BLOB PRIMARY KEY CHECK (length(token_hash) = 32),
+  authorization_id TEXT NOT NULL,
+  client_id TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+  subject TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX tokens_expires_at ON tokens (expires_at);
+CREATE INDEX tokens_client_id ON tokens (client_id);
+
+CREATE TABLE browser_sessions (
+  id_hash BLOB PRIMARY KEY CHECK (length(id_hash) = 32),
+  subject TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX browser_sessions_expires_at ON browser_sessions (expires_at);
+)sql",
+};
+
+StoreResult<int> readSchemaVersion(Connection& connection) {
+  auto statement = connection.prepare("PRAGMA user_version");
+  if (!statement) {
+    return unexpected(statement.error());
+  }
+  auto row = statement->step();
+  if (!row) {
+    return unexpected(row.error());
+  }
+  if (!*row) {
+    return unexpected(
+        StoreError{StoreError::Kind::Internal, "SQLite: PRAGMA user_version returned no row"});
+  }
+  return static_cast<int>(statement->columnInt(0));
+}
+
+// Applies migration `version` unless another process applied it since the caller looked.
+StoreResult<void> applyMigration(Connection& connection, int version) {
+  auto transaction = Transaction::beginImmediate(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+  auto current = readSchemaVersion(connection);
+  if (!current) {
+    return unexpected(current.error());
+  }
+  if (*current >= version) {
+    return {};
+  }
+
+  const auto context = fmt::format("schema migration {}", version);
+  auto applied = connection.execute(kMigrations[version - 1], context);
+  if (!applied) {
+    return applied;
+  }
+  // PRAGMA takes no bound parameters; `version` is an int from this file.
+  const auto set_version = fmt::format("PRAGMA user_version = {}", version);
+  auto stamped = connection.execute(set_version.c_str(), context);
+  if (!stamped) {
+    return stamped;
+  }
+  return transaction->commit();
+}
+
+}  // namespace
+
+int latestSchemaVersion() { return static_cast<int>(kMigrations.size()); }
+
+StoreResult<void> migrateSchema(Connection& connection) {
+  auto current = readSchemaVersion(connection);
+  if (!current) {
+    return unexpected(current.error());
+  }
+  if (*current > latestSchemaVersion()) {
+    return unexpected(StoreError{
+        StoreError::Kind::Internal,
+        fmt::format("SQLite: the database has schema version {}, newer than the {} this build "
+                    "supports; run a newer devauth",
+                    *current, latestSchemaVersion())});
+  }
+  for (int version = *current + 1; version <= latestSchemaVersion(); ++version) {
+    auto applied = applyMigration(connection, version);
+    if (!applied) {
+      return applied;
+    }
+  }
+  return {};
+}
+
+}  // namespace devauth::sqlite

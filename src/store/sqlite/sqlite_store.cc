@@ -1,0 +1,381 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "core/scope.h"
+#include "store/sqlite/sqlite_rows.h"
+#include "store/sqlite/sqlite_schema.h"
+
+namespace devauth {
+namespace {
+
+using sqlite::bytesOrNull;
+using sqlite::Connection;
+using sqlite::ConnectionPool;
+using sqlite::kAuthorizationColumns;
+using sqlite::kClientColumns;
+using sqlite::millisOrNull;
+using sqlite::readAuthorization;
+using sqlite::readClient;
+using sqlite::readSession;
+using sqlite::readToken;
+using sqlite::readUser;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+// --- Statement runners -------------------------------------------------------------------
+
+// Runs a statement that returns no rows and returns the number of rows it changed.
+template <typename... Args>
+StoreResult<int> runChange(Connection& connection, std::string_view sql, const Args&... args) {
+  auto statement = connection.prepare(sql);
+  if (!statement) {
+    return unexpected(statement.error());
+  }
+  statement->bindAll(args...);
+  auto done = statement->run();
+  if (!done) {
+    return unexpected(done.error());
+  }
+  return connection.changes();
+}
+
+template <typename... Args>
+StoreResult<int> change(ConnectionPool& pool, std::string_view sql, const Args&... args) {
+  auto lease = pool.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  return runChange(**lease, sql, args...);
+}
+
+// Runs a query that matches at most one row and converts it with `read`.
+template <typename T, typename Reader, typename... Args>
+StoreResult<std::optional<T>> findOne(ConnectionPool& pool, std::string_view sql, Reader read,
+                                      const Args&... args) {
+  auto lease = pool.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  auto statement = (*lease)->prepare(sql);
+  if (!statement) {
+    return unexpected(statement.error());
+  }
+  statement->bindAll(args...);
+  auto row = statement->step();
+  if (!row) {
+    return unexpected(row.error());
+  }
+  if (!*row) {
+    return std::optional<T>();
+  }
+  StoreResult<T> value = read(*statement);
+  if (!value) {
+    return unexpected(value.error());
+  }
+  return std::optional<T>(std::move(value).value());
+}
+
+StoreResult<bool> changedOne(const StoreResult<int>& changed) {
+  if (!changed) {
+    return unexpected(changed.error());
+  }
+  return *changed == 1;
+}
+
+StoreResult<void> changedAny(const StoreResult<int>& changed) {
+  if (!changed) {
+    return unexpected(changed.error());
+  }
+  return {};
+}
+
+}  // namespace
+
+StoreResult<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
+                                                            SqliteStoreOptions options) {
+  // The file contains password hashes, so a new one is readable by its owner only. SQLite gives
+  // the -wal and -shm files the permissions of the database file.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  }
+
+  std::unique_ptr<SqliteStore> store(new SqliteStore(path, options));
+  // Open the first connection now, so that a bad path or a file that is not a database fails
+  // here and not at the first request.
+  auto lease = store->pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  return store;
+}
+
+StoreResult<void> SqliteStore::migrate() {
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  return sqlite::migrateSchema(**lease);
+}
+
+StoreResult<void> SqliteStore::ping() {
+  auto found = findOne<long long>(
+      pool_, "SELECT 1",
+      [](const Statement& row) -> StoreResult<long long> { return row.columnInt(0); });
+  if (!found) {
+    return unexpected(found.error());
+  }
+  return {};
+}
+
+// --- Clients -----------------------------------------------------------------------------
+
+StoreResult<void> SqliteStore::insertClient(const Client& client) {
+  static const std::string sql =
+      fmt::format("INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kClientColumns);
+  return changedAny(change(
+      pool_, sql, client.id, client.name, toString(client.type), client.secret_hash,
+      joinScope(client.allowed_scopes), joinScope(client.default_scopes),
+      static_cast<long long>(client.device_grant), static_cast<long long>(client.may_approve),
+      static_cast<long long>(client.access_token_ttl.count()), toUnixMillis(client.created_at)));
+}
+
+StoreResult<std::optional<Client>> SqliteStore::findClient(const std::string& client_id) {
+  static const std::string sql = fmt::format("SELECT {} FROM clients WHERE id = ?", kClientColumns);
+  return findOne<Client>(pool_, sql, readClient, client_id);
+}
+
+StoreResult<std::vector<Client>> SqliteStore::listClients() {
+  static const std::string sql = fmt::format("SELECT {} FROM clients ORDER BY id", kClientColumns);
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  auto statement = (*lease)->prepare(sql);
+  if (!statement) {
+    return unexpected(statement.error());
+  }
+  std::vector<Client> clients;
+  while (true) {
+    auto row = statement->step();
+    if (!row) {
+      return unexpected(row.error());
+    }
+    if (!*row) {
+      return clients;
+    }
+    auto client = readClient(*statement);
+    if (!client) {
+      return unexpected(client.error());
+    }
+    clients.push_back(std::move(client).value());
+  }
+}
+
+StoreResult<bool> SqliteStore::removeClient(const std::string& client_id) {
+  return changedOne(change(pool_, "DELETE FROM clients WHERE id = ?", client_id));
+}
+
+// --- Users -------------------------------------------------------------------------------
+
+StoreResult<void> SqliteStore::insertUser(const User& user) {
+  return changedAny(change(
+      pool_, "INSERT INTO users (username, subject, password_hash, created_at) VALUES (?, ?, ?, ?)",
+      user.username, user.subject, user.password_hash, toUnixMillis(user.created_at)));
+}
+
+StoreResult<std::optional<User>> SqliteStore::findUser(const std::string& username) {
+  return findOne<User>(
+      pool_, "SELECT username, subject, password_hash, created_at FROM users WHERE username = ?",
+      readUser, username);
+}
+
+StoreResult<bool> SqliteStore::removeUser(const std::string& username) {
+  return changedOne(change(pool_, "DELETE FROM users WHERE username = ?", username));
+}
+
+StoreResult<std::size_t> SqliteStore::countUsers() {
+  auto count = findOne<long long>(
+      pool_, "SELECT count(*) FROM users",
+      [](const Statement& row) -> StoreResult<long long> { return row.columnInt(0); });
+  if (!count) {
+    return unexpected(count.error());
+  }
+  return static_cast<std::size_t>(count->value_or(0));
+}
+
+// --- Device authorizations ---------------------------------------------------------------
+
+StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authorization) {
+  static const std::string sql = fmt::format(
+      "INSERT INTO authorizations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      kAuthorizationColumns);
+  const Authorization& a = authorization;
+  return changedAny(change(pool_, sql, a.id, a.device_code_hash, a.user_code_hash, a.client_id,
+                           a.scope, toString(a.state), toUnixMillis(a.created_at),
+                           toUnixMillis(a.expires_at), static_cast<long long>(a.interval.count()),
+                           millisOrNull(a.last_poll_at), a.subject, millisOrNull(a.decided_at),
+                           a.relay_public_key, bytesOrNull(a.sealed_relay_token)));
+}
+
+StoreResult<std::optional<Authorization>> SqliteStore::findByDeviceCode(const SecretHash& hash) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM authorizations WHERE device_code_hash = ?", kAuthorizationColumns);
+  return findOne<Authorization>(pool_, sql, readAuthorization, hash);
+}
+
+StoreResult<std::optional<Authorization>> SqliteStore::findByUserCode(const SecretHash& hash) {
+  // The UNIQUE constraint on user_code_hash provides the index this lookup uses.
+  static const std::string sql =
+      fmt::format("SELECT {} FROM authorizations WHERE user_code_hash = ?", kAuthorizationColumns);
+  return findOne<Authorization>(pool_, sql, readAuthorization, hash);
+}
+
+StoreResult<bool> SqliteStore::updatePollState(const std::string& id, const PollState& expected,
+                                               const PollState& updated) {
+  return changedOne(change(
+      pool_,
+      "UPDATE authorizations SET last_poll_at = ?, interval_seconds = ? "
+      "WHERE id = ? AND state = 'pending' AND last_poll_at IS ? "
+      "AND interval_seconds = ?",
+      millisOrNull(updated.last_poll_at), static_cast<long long>(updated.interval.count()), id,
+      millisOrNull(expected.last_poll_at), static_cast<long long>(expected.interval.count())));
+}
+
+StoreResult<bool> SqliteStore::approve(const std::string& id, const std::string& subject,
+                                       const std::optional<std::string>& sealed_relay_token,
+                                       TimePoint now) {
+  return changedOne(change(pool_,
+                           "UPDATE authorizations SET state = 'approved', subject = ?, "
+                           "decided_at = ?, sealed_relay_token = ? "
+                           "WHERE id = ? AND state = 'pending' AND expires_at > ?",
+                           subject, toUnixMillis(now), bytesOrNull(sealed_relay_token), id,
+                           toUnixMillis(now)));
+}
+
+StoreResult<bool> SqliteStore::deny(const std::string& id, const std::string& subject,
+                                    TimePoint now) {
+  return changedOne(change(pool_,
+                           "UPDATE authorizations SET state = 'denied', subject = ?, "
+                           "decided_at = ? WHERE id = ? AND state = 'pending' AND expires_at > ?",
+                           subject, toUnixMillis(now), id, toUnixMillis(now)));
+}
+
+StoreResult<bool> SqliteStore::redeem(const std::string& id,
+                                      const std::optional<IssuedToken>& token, TimePoint now) {
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::beginImmediate(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+
+  auto redeemed = runChange(connection,
+                            "UPDATE authorizations SET state = 'redeemed', "
+                            "sealed_relay_token = NULL "
+                            "WHERE id = ? AND state = 'approved' AND expires_at > ?",
+                            id, toUnixMillis(now));
+  if (!redeemed) {
+    return unexpected(redeemed.error());
+  }
+  if (*redeemed != 1) {
+    return false;
+  }
+
+  if (token) {
+    auto inserted =
+        runChange(connection,
+                  "INSERT INTO tokens (token_hash, authorization_id, client_id, "
+                  "subject, scope, issued_at, expires_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  token->token_hash, token->authorization_id, token->client_id, token->subject,
+                  token->scope, toUnixMillis(token->issued_at), toUnixMillis(token->expires_at));
+    if (!inserted) {
+      return unexpected(inserted.error());
+    }
+  }
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return true;
+}
+
+StoreResult<std::size_t> SqliteStore::purgeExpired(TimePoint cutoff, TimePoint now) {
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::beginImmediate(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+
+  auto authorizations = runChange(connection, "DELETE FROM authorizations WHERE expires_at < ?",
+                                  toUnixMillis(cutoff));
+  if (!authorizations) {
+    return unexpected(authorizations.error());
+  }
+  auto sessions =
+      runChange(connection, "DELETE FROM browser_sessions WHERE expires_at < ?", toUnixMillis(now));
+  if (!sessions) {
+    return unexpected(sessions.error());
+  }
+  auto tokens = runChange(connection, "DELETE FROM tokens WHERE expires_at < ?", toUnixMillis(now));
+  if (!tokens) {
+    return unexpected(tokens.error());
+  }
+
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return static_cast<std::size_t>(*authorizations);
+}
+
+// --- Tokens ------------------------------------------------------------------------------
+
+StoreResult<std::optional<IssuedToken>> SqliteStore::findToken(const SecretHash& hash) {
+  return findOne<IssuedToken>(pool_,
+                              "SELECT token_hash, authorization_id, client_id, subject, scope, "
+                              "issued_at, expires_at FROM tokens WHERE token_hash = ?",
+                              readToken, hash);
+}
+
+// --- Browser sessions --------------------------------------------------------------------
+
+StoreResult<void> SqliteStore::insertSession(const BrowserSession& session) {
+  return changedAny(change(
+      pool_,
+      "INSERT INTO browser_sessions (id_hash, subject, created_at, expires_at) VALUES (?, ?, ?, ?)",
+      session.id_hash, session.subject, toUnixMillis(session.created_at),
+      toUnixMillis(session.expires_at)));
+}
+
+StoreResult<std::optional<BrowserSession>> SqliteStore::findSession(const SecretHash& id_hash) {
+  return findOne<BrowserSession>(
+      pool_,
+      "SELECT id_hash, subject, created_at, expires_at FROM browser_sessions WHERE id_hash = ?",
+      readSession, id_hash);
+}
+
+StoreResult<bool> SqliteStore::setSessionSubject(const SecretHash& id_hash,
+                                                 const std::string& subject) {
+  return changedOne(
+      change(pool_, "UPDATE browser_sessions SET subject = ? WHERE id_hash = ?", subject, id_hash));
+}
+
+StoreResult<bool> SqliteStore::removeSession(const SecretHash& id_hash) {
+  return changedOne(change(pool_, "DELETE FROM browser_sessions WHERE id_hash = ?", id_hash));
+}
+
+}  // namespace devauth

@@ -1,0 +1,72 @@
+#pragma once
+
+// The Store on a SQLite database file in WAL mode, shared safely by several threads and several
+// processes. Each call checks a connection out of a small pool. Each state change is one
+// conditional UPDATE, or for redeem one IMMEDIATE transaction, so exactly one caller wins a
+// race, whether the callers share a process or not.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "store/sqlite/sqlite_handle.h"
+#include "store/store.h"
+
+namespace devauth {
+
+struct SqliteStoreOptions {
+  // Connections open at most at once; callers beyond it wait for a free one.
+  std::size_t max_connections = 4;
+  // How long a statement waits for another connection's lock before failing with Unavailable.
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if needed) the database file at `path` and checks that it is usable. Does
+  // not migrate.
+  static StoreResult<std::unique_ptr<SqliteStore>> open(const std::string& path,
+                                                        SqliteStoreOptions options = {});
+
+  StoreResult<void> migrate() override;
+  StoreResult<void> ping() override;
+
+  StoreResult<void> insertClient(const Client& client) override;
+  StoreResult<std::optional<Client>> findClient(const std::string& client_id) override;
+  StoreResult<std::vector<Client>> listClients() override;
+  StoreResult<bool> removeClient(const std::string& client_id) override;
+
+  StoreResult<void> insertUser(const User& user) override;
+  StoreResult<std::optional<User>> findUser(const std::string& username) override;
+  StoreResult<bool> removeUser(const std::string& username) override;
+  StoreResult<std::size_t> countUsers() override;
+
+  StoreResult<void> insertAuthorization(const Authorization& authorization) override;
+  StoreResult<std::optional<Authorization>> findByDeviceCode(const SecretHash& hash) override;
+  StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) override;
+  StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
+                                    const PollState& updated) override;
+  StoreResult<bool> approve(const std::string& id, const std::string& subject,
+                            const std::optional<std::string>& sealed_relay_token,
+                            TimePoint now) override;
+  StoreResult<bool> deny(const std::string& id, const std::string& subject, TimePoint now) override;
+  StoreResult<bool> redeem(const std::string& id, const std::optional<IssuedToken>& token,
+                           TimePoint now) override;
+  StoreResult<std::size_t> purgeExpired(TimePoint cutoff, TimePoint now) override;
+
+  StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) override;
+
+  StoreResult<void> insertSession(const BrowserSession& session) override;
+  StoreResult<std::optional<BrowserSession>> findSession(const SecretHash& id_hash) override;
+  StoreResult<bool> setSessionSubject(const SecretHash& id_hash,
+                                      const std::string& subject) override;
+  StoreResult<bool> removeSession(const SecretHash& id_hash) override;
+
+ private:
+  SqliteStore(const std::string& path, const SqliteStoreOptions& options)
+      : pool_(path, options.max_connections, options.busy_timeout) {}
+
+  sqlite::ConnectionPool pool_;
+};
+
+}  // namespace devauth

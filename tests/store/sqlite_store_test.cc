@@ -1,0 +1,302 @@
+// The storage conformance suite on SQLite, plus the SQLite-only behaviour: store locations,
+// settings, schema versions and lock timeouts.
+
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <latch>
+#include <string>
+#include <thread>
+
+#include "store/sqlite/sqlite_schema.h"
+#include "store/store_conformance.h"
+
+namespace devauth::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A directory under the test temporary directory, deleted with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::path(::testing::TempDir()) / "devauth-store-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      ADD_FAILURE() << "mkdtemp failed for " << pattern;
+    }
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::unique_ptr<Store> openMigrated(const std::string& location) {
+  auto opened = openStore(location);
+  if (!opened) {
+    ADD_FAILURE() << "openStore(" << location << ") failed: " << opened.error().message;
+    return nullptr;
+  }
+  auto migrated = (*opened)->migrate();
+  if (!migrated) {
+    ADD_FAILURE() << "migrate failed: " << migrated.error().message;
+    return nullptr;
+  }
+  return std::move(opened).value();
+}
+
+// Each create() makes a new database file in a directory of its own.
+class SqliteStoreFactory {
+ public:
+  std::unique_ptr<Store> create() { return openMigrated(directory_.file("store.db")); }
+  std::unique_ptr<Store> openAnother() { return openMigrated(directory_.file("store.db")); }
+
+ private:
+  TempDir directory_;
+};
+
+// A raw connection for inspecting what the store wrote.
+class RawDatabase {
+ public:
+  explicit RawDatabase(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "cannot open " << path << ": " << sqlite3_errmsg(db_);
+    }
+  }
+  ~RawDatabase() { sqlite3_close_v2(db_); }
+  RawDatabase(const RawDatabase&) = delete;
+  RawDatabase& operator=(const RawDatabase&) = delete;
+
+  // Runs `sql` and returns the last column of every row, joined by '|'.
+  std::string query(const std::string& sql) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "cannot prepare " << sql << ": " << sqlite3_errmsg(db_);
+      return {};
+    }
+    std::string rows;
+    while (sqlite3_step(statement) == SQLITE_ROW) {
+      const auto* text = sqlite3_column_text(statement, sqlite3_column_count(statement) - 1);
+      if (!rows.empty()) {
+        rows += '|';
+      }
+      rows += text == nullptr ? "" : reinterpret_cast<const char*>(text);
+    }
+    sqlite3_finalize(statement);
+    return rows;
+  }
+
+  void execute(const std::string& sql) {
+    ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sql << ": " << sqlite3_errmsg(db_);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace
+
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreConformanceTest, SqliteStoreFactory);
+
+namespace {
+
+TEST(SqliteStoreLocationTest, SqlitePrefixOpensFile) {
+  TempDir directory;
+  const std::string path = directory.file("prefixed.db");
+
+  auto store = openMigrated("sqlite:" + path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(fs::exists(path));
+  EXPECT_TRUE(store->ping());
+}
+
+TEST(SqliteStoreLocationTest, NewFileIsPrivateToOwner) {
+  TempDir directory;
+  const std::string path = directory.file("private.db");
+
+  auto store = openMigrated(path);
+  ASSERT_NE(store, nullptr);
+  for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+    SCOPED_TRACE(file);
+    ASSERT_TRUE(fs::exists(file));
+    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
+  }
+}
+
+TEST(SqliteStoreLocationTest, PostgresqlIsNotSupportedYet) {
+  for (const std::string location :
+       {"postgresql://devauth:secret@127.0.0.1/devauth", "postgres://localhost/devauth"}) {
+    SCOPED_TRACE(location);
+    auto opened = openStore(location);
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error().kind, StoreError::Kind::Internal);
+    EXPECT_EQ(opened.error().message, "PostgreSQL is not supported by this build yet");
+  }
+}
+
+TEST(SqliteStoreLocationTest, UnknownSchemeIsRejectedWithoutEchoingLocation) {
+  auto opened = openStore("mysql://root:hunter2@127.0.0.1/devauth");
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().kind, StoreError::Kind::Internal);
+  EXPECT_EQ(opened.error().message,
+            "unsupported store location scheme 'mysql:'; use a file path or sqlite:PATH");
+}
+
+TEST(SqliteStoreLocationTest, EmptyLocationsAreRejected) {
+  for (const std::string location : {"", "sqlite:"}) {
+    SCOPED_TRACE(location);
+    auto opened = openStore(location);
+    ASSERT_FALSE(opened);
+    EXPECT_EQ(opened.error().kind, StoreError::Kind::Internal);
+  }
+}
+
+TEST(SqliteStoreLocationTest, MissingDirectoryFailsAtOpen) {
+  TempDir directory;
+
+  auto opened = openStore(directory.file("no-such-directory/store.db"));
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().kind, StoreError::Kind::Internal);
+  EXPECT_NE(opened.error().message.find("unable to open database file"), std::string::npos)
+      << opened.error().message;
+}
+
+TEST(SqliteStoreLocationTest, FileThatIsNotADatabaseFailsAtOpen) {
+  TempDir directory;
+  const std::string path = directory.file("notes.txt");
+  std::ofstream(path) << "These are notes, not a SQLite database, and long enough to show it.\n";
+
+  auto opened = openStore(path);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().kind, StoreError::Kind::Internal);
+  EXPECT_NE(opened.error().message.find("file is not a database"), std::string::npos)
+      << opened.error().message;
+}
+
+TEST(SqliteStoreSchemaTest, MigrateSetsVersionAndWalMode) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  auto store = openMigrated(path);
+  ASSERT_NE(store, nullptr);
+
+  RawDatabase raw(path);
+  EXPECT_EQ(raw.query("PRAGMA user_version"), std::to_string(sqlite::latestSchemaVersion()));
+  EXPECT_EQ(raw.query("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"),
+            "authorizations|browser_sessions|clients|tokens|users");
+}
+
+TEST(SqliteStoreSchemaTest, NewerSchemaIsRejected) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  auto store = openMigrated(path);
+  ASSERT_NE(store, nullptr);
+  RawDatabase(path).execute("PRAGMA user_version = 99");
+
+  auto migrated = store->migrate();
+  ASSERT_FALSE(migrated);
+  EXPECT_EQ(migrated.error().kind, StoreError::Kind::Internal);
+  EXPECT_NE(migrated.error().message.find("schema version 99"), std::string::npos)
+      << migrated.error().message;
+}
+
+// Two server processes starting together both migrate the same new file.
+TEST(SqliteStoreSchemaTest, ConcurrentMigrationsBothSucceed) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  auto first = openStore(path);
+  auto second = openStore(path);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(second);
+
+  std::latch start(2);
+  std::optional<StoreResult<void>> first_result;
+  std::optional<StoreResult<void>> second_result;
+  std::thread other([&] {
+    start.arrive_and_wait();
+    second_result = (*second)->migrate();
+  });
+  start.arrive_and_wait();
+  first_result = (*first)->migrate();
+  other.join();
+
+  EXPECT_TRUE(*first_result) << first_result->error().message;
+  EXPECT_TRUE(*second_result) << second_result->error().message;
+  EXPECT_EQ(RawDatabase(path).query("PRAGMA user_version"),
+            std::to_string(sqlite::latestSchemaVersion()));
+}
+
+// The verification page looks an authorization up by user code on every submission, so the
+// lookup must use an index instead of scanning the table.
+TEST(SqliteStoreSchemaTest, UserCodeLookupUsesIndex) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  auto store = openMigrated(path);
+  ASSERT_NE(store, nullptr);
+
+  const std::string plan = RawDatabase(path).query(
+      "EXPLAIN QUERY PLAN SELECT id FROM authorizations WHERE user_code_hash = x'00'");
+  EXPECT_NE(plan.find("USING INDEX"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+}
+
+// A writer that holds the lock past the busy timeout makes a state change fail with
+// Unavailable (503), not Internal.
+TEST(SqliteStoreLockTest, HeldWriteLockMapsToUnavailable) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  auto opened = SqliteStore::open(path, SqliteStoreOptions{2, milliseconds(100)});
+  ASSERT_TRUE(opened) << opened.error().message;
+  SqliteStore& store = **opened;
+  ASSERT_TRUE(store.migrate());
+  ASSERT_TRUE(store.insertClient(conformance::makeClient(conformance::kClientId)));
+  const Authorization authorization = conformance::makeAuthorization("locked");
+  ASSERT_TRUE(store.insertAuthorization(authorization));
+
+  RawDatabase holder(path);
+  holder.execute("BEGIN IMMEDIATE");
+  auto approved = store.approve(authorization.id, "subject-alice", std::nullopt, conformance::kT0);
+  ASSERT_FALSE(approved);
+  EXPECT_EQ(approved.error().kind, StoreError::Kind::Unavailable) << approved.error().message;
+  auto redeemed = store.redeem(authorization.id, std::nullopt, conformance::kT0);
+  ASSERT_FALSE(redeemed);
+  EXPECT_EQ(redeemed.error().kind, StoreError::Kind::Unavailable) << redeemed.error().message;
+  holder.execute("ROLLBACK");
+
+  auto retried = store.approve(authorization.id, "subject-alice", std::nullopt, conformance::kT0);
+  ASSERT_TRUE(retried) << retried.error().message;
+  EXPECT_TRUE(*retried);
+}
+
+// An authorization must belong to a registered client. A missing client is a broken invariant,
+// not a collision that new codes would fix, so it is Internal and not Conflict.
+TEST(SqliteStoreConstraintTest, AuthorizationForUnknownClientIsInternal) {
+  TempDir directory;
+  auto store = openMigrated(directory.file("store.db"));
+  ASSERT_NE(store, nullptr);
+
+  auto inserted =
+      store->insertAuthorization(conformance::makeAuthorization("orphan", "unregistered"));
+  ASSERT_FALSE(inserted);
+  EXPECT_EQ(inserted.error().kind, StoreError::Kind::Internal);
+  EXPECT_NE(inserted.error().message.find("FOREIGN KEY constraint failed"), std::string::npos)
+      << inserted.error().message;
+}
+
+}  // namespace
+}  // namespace devauth::testing
