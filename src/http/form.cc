@@ -74,7 +74,10 @@ Expected<FormParams, std::string> parseForm(std::string_view text) {
   if (text.empty()) {
     return form;
   }
-  auto params = urls::parse_query(text);
+  // Boost.URL 1.81's parse_query reads past the end of a view up to the next NUL byte
+  // (boostorg/url#757), so it gets a NUL-terminated copy that outlives the iteration below.
+  const std::string terminated(text);
+  auto params = urls::parse_query(terminated);
   if (!params) {
     return unexpected(
         std::string("the form data has a malformed percent escape or a character "
