@@ -64,10 +64,7 @@ StoreResult<EnsuredSession> ensureSession(Services& services, const http::Reques
 // The ?user_code= of verification_uri_complete (RFC 8628 §3.3.1). It only pre-fills the form:
 // the person still confirms it, so a link alone never starts an approval.
 std::string prefillFromQuery(const http::Request& request) {
-  // The copy ends in a NUL. Boost.URL 1.81 parse_query reads its argument up to the next NUL
-  // rather than to the end of the view, and the query inside the target is not NUL-terminated.
-  const std::string query_text(request.query());
-  auto query = http::parseForm(query_text);
+  auto query = http::parseForm(request.query());
   if (!query) {
     return {};
   }
