@@ -25,5 +25,41 @@ run: configure
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
 
+# Reliability checks (DEVELOPERS.md, "Reliability checks"). lint: clang-format and clang-tidy
+# against .clang-tidy-baseline; sanitize: the tests under ASan+UBSan (build-asan) and the
+# concurrent tests under TSan (build-tsan); fuzz: every libFuzzer target for FUZZ_SECONDS each.
+SANITIZE_EXCLUDE ?= Browser
+TSAN_TESTS ?= Racing|Concurrent|HttpServerTest|AppTest|MalformedSweep
+FUZZ_SECONDS ?= 300
+
+.PHONY: lint sanitize fuzz-build fuzz fuzz-ci
+
+lint: configure
+	@scripts/ensure-packages.sh clang-format clang-tidy
+	scripts/check-format.sh
+	BUILD_DIR=$(BUILD_DIR) scripts/clang-tidy-check.sh
+
+sanitize: packages
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDEVAUTH_SANITIZE=address
+	cmake --build build-asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir build-asan --output-on-failure -j2 -E '$(SANITIZE_EXCLUDE)'
+	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDEVAUTH_SANITIZE=thread
+	cmake --build build-tsan --target store_tests oauth_tests http_tests
+	TSAN_OPTIONS=halt_on_error=1 \
+	  ctest --test-dir build-tsan --output-on-failure -j2 -R '$(TSAN_TESTS)'
+
+fuzz-build: packages
+	@scripts/ensure-packages.sh clang libclang-rt-14-dev
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DDEVAUTH_FUZZ=ON -DBUILD_TESTING=OFF
+	cmake --build build-fuzz --target $$(cd fuzz && ls fuzz_*.cc | sed 's/\.cc$$//')
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzzers.sh
+
+fuzz-ci: fuzz-build
+	FUZZ_SECONDS=30 scripts/run-fuzzers.sh
+
 clean:
 	rm -rf $(BUILD_DIR)

@@ -9,6 +9,8 @@ packages=(
   libssl-dev libsodium-dev libsqlite3-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libcli11-dev libqrencode-dev libgtest-dev libgmock-dev sqlite3
 )
+# Extra packages named on the command line, for targets that need more (make lint, make fuzz).
+packages+=("$@")
 
 missing=()
 for package in "${packages[@]}"; do
