@@ -9,7 +9,8 @@ namespace devauth {
 void registerRoutes(http::Router& router, Services& services) {
   using http::beast_http::verb;
   auto bind = [&services](http::Response (*handler)(Services&, const http::Request&)) {
-    return [&services, handler](const http::Request& request) { return handler(services, request); };
+    return
+        [&services, handler](const http::Request& request) { return handler(services, request); };
   };
 
   router.add(verb::post, "/oauth/device/begin", bind(oauth::handleDeviceAuthorization));
@@ -23,9 +24,8 @@ void registerRoutes(http::Router& router, Services& services) {
   router.add(verb::post, "/device/decision", bind(web::handleDecision));
   router.add(verb::get, "/device/style.css", bind(web::handleStylesheet));
 
-  router.add(verb::get, "/healthz", [](const http::Request& request) {
-    return http::textResponse(request, 200, "ok\n");
-  });
+  router.add(verb::get, "/healthz",
+             [](const http::Request& request) { return http::textResponse(request, 200, "ok\n"); });
 }
 
 }  // namespace devauth
