@@ -12,6 +12,7 @@
 // - Errors are values: a method fails with StoreError (I/O, busy, corrupt), never by throwing.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,8 +102,14 @@ class Store {
   virtual StoreResult<bool> redeem(const std::string& id, const std::optional<IssuedToken>& token,
                                    TimePoint now) = 0;
 
-  // Deletes authorizations whose expires_at is before `cutoff`, and browser sessions and
-  // tokens that expired before `now`. Returns the number of authorizations deleted.
+  // Returns the number of authorizations of `client_id` that are pending and unexpired at
+  // `now`, the codes a person could still enter.
+  virtual StoreResult<std::size_t> countLiveAuthorizations(const std::string& client_id,
+                                                           TimePoint now) = 0;
+
+  // Deletes authorizations whose expires_at is before `cutoff`, browser sessions and tokens
+  // that expired before `now`, and counters whose window ended at or before `now`. Returns the
+  // number of authorizations deleted.
   virtual StoreResult<std::size_t> purgeExpired(TimePoint cutoff, TimePoint now) = 0;
 
   // --- Tokens ----------------------------------------------------------------------------
@@ -117,6 +124,26 @@ class Store {
   virtual StoreResult<bool> setSessionSubject(const SecretHash& id_hash,
                                               const std::string& subject) = 0;
   virtual StoreResult<bool> removeSession(const SecretHash& id_hash) = 0;
+
+  // --- Rate-limit counters ---------------------------------------------------------------
+  //
+  // Fixed-window counters shared by every instance on the database. The window of length
+  // `window` that contains `now` starts at the largest multiple of `window` since the Unix
+  // epoch that is not after `now`, so every instance computes the same window. `key` is an
+  // opaque string of at most 200 bytes that the caller builds without secrets in clear.
+  // `window` is positive.
+
+  // Adds one to `key` in the window containing `now` and returns the new count. A counter
+  // from an earlier window starts again at one; an increment dated before the stored window
+  // (clocks of instances differ) counts in the stored window. Concurrent increments are never
+  // lost.
+  virtual StoreResult<std::int64_t> incrementCounter(const std::string& key, milliseconds window,
+                                                     TimePoint now) = 0;
+
+  // Returns the count of `key` in the window containing `now`: 0 when it was not incremented
+  // in that window.
+  virtual StoreResult<std::int64_t> readCounter(const std::string& key, milliseconds window,
+                                                TimePoint now) = 0;
 };
 
 // Opens the store named by `location`: a file path or `sqlite:PATH` for SQLite. Later

@@ -12,7 +12,7 @@ namespace {
 //
 // Conventions: secrets are 32-byte SHA-256 BLOBs, times are INTEGER Unix milliseconds, scope
 // lists are space-separated TEXT. STRICT tables reject values of the wrong type.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id TEXT PRIMARY KEY,
@@ -74,6 +74,16 @@ CREATE TABLE browser_sessions (
   expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX browser_sessions_expires_at ON browser_sessions (expires_at);
+)sql",
+    R"sql(
+-- Fixed-window rate-limit counters: one row per key, holding the count of its latest window.
+CREATE TABLE rate_counters (
+  key TEXT PRIMARY KEY,
+  window_start INTEGER NOT NULL,
+  window_end INTEGER NOT NULL,
+  count INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX rate_counters_window_end ON rate_counters (window_end);
 )sql",
 };
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "core/scope.h"
@@ -309,6 +310,20 @@ StoreResult<bool> SqliteStore::redeem(const std::string& id,
   return true;
 }
 
+StoreResult<std::size_t> SqliteStore::countLiveAuthorizations(const std::string& client_id,
+                                                              TimePoint now) {
+  auto count = findOne<long long>(
+      pool_,
+      "SELECT count(*) FROM authorizations WHERE client_id = ? AND state = 'pending' AND "
+      "expires_at > ?",
+      [](const Statement& row) -> StoreResult<long long> { return row.columnInt(0); }, client_id,
+      toUnixMillis(now));
+  if (!count) {
+    return unexpected(count.error());
+  }
+  return static_cast<std::size_t>(count->value_or(0));
+}
+
 StoreResult<std::size_t> SqliteStore::purgeExpired(TimePoint cutoff, TimePoint now) {
   auto lease = pool_.acquire();
   if (!lease) {
@@ -333,6 +348,11 @@ StoreResult<std::size_t> SqliteStore::purgeExpired(TimePoint cutoff, TimePoint n
   auto tokens = runChange(connection, "DELETE FROM tokens WHERE expires_at < ?", toUnixMillis(now));
   if (!tokens) {
     return unexpected(tokens.error());
+  }
+  auto counters =
+      runChange(connection, "DELETE FROM rate_counters WHERE window_end <= ?", toUnixMillis(now));
+  if (!counters) {
+    return unexpected(counters.error());
   }
 
   auto committed = transaction->commit();
@@ -376,6 +396,57 @@ StoreResult<bool> SqliteStore::setSessionSubject(const SecretHash& id_hash,
 
 StoreResult<bool> SqliteStore::removeSession(const SecretHash& id_hash) {
   return changedOne(change(pool_, "DELETE FROM browser_sessions WHERE id_hash = ?", id_hash));
+}
+
+// --- Rate-limit counters -----------------------------------------------------------------
+
+namespace {
+
+// The start of the fixed window of length `window` that contains `now` (Store contract).
+long long windowStart(milliseconds window, TimePoint now) {
+  const long long length = std::max<long long>(window.count(), 1);
+  const long long millis = toUnixMillis(now);
+  return millis - ((millis % length) + length) % length;
+}
+
+StoreResult<long long> readCount(const Statement& row) { return row.columnInt(0); }
+
+}  // namespace
+
+StoreResult<std::int64_t> SqliteStore::incrementCounter(const std::string& key, milliseconds window,
+                                                        TimePoint now) {
+  // One statement, so concurrent increments from any process serialise on the write lock. An
+  // increment dated before the stored window counts in the stored window, so the window never
+  // moves backwards when instances' clocks differ slightly.
+  const long long start = windowStart(window, now);
+  auto count = findOne<long long>(
+      pool_,
+      "INSERT INTO rate_counters (key, window_start, window_end, count) VALUES (?, ?, ?, 1) "
+      "ON CONFLICT (key) DO UPDATE SET "
+      "count = CASE WHEN excluded.window_start > window_start THEN 1 ELSE count + 1 END, "
+      "window_end = max(window_end, excluded.window_end), "
+      "window_start = max(window_start, excluded.window_start) "
+      "RETURNING count",
+      readCount, key, start, start + window.count());
+  if (!count) {
+    return unexpected(count.error());
+  }
+  if (!count->has_value()) {
+    return unexpected(
+        StoreError{StoreError::Kind::Internal, "SQLite: the counter upsert returned no row"});
+  }
+  return static_cast<std::int64_t>(**count);
+}
+
+StoreResult<std::int64_t> SqliteStore::readCounter(const std::string& key, milliseconds window,
+                                                   TimePoint now) {
+  auto count = findOne<long long>(
+      pool_, "SELECT count FROM rate_counters WHERE key = ? AND window_start = ?", readCount, key,
+      windowStart(window, now));
+  if (!count) {
+    return unexpected(count.error());
+  }
+  return static_cast<std::int64_t>(count->value_or(0));
 }
 
 }  // namespace devauth

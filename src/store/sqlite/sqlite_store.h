@@ -52,6 +52,8 @@ class SqliteStore final : public Store {
   StoreResult<bool> deny(const std::string& id, const std::string& subject, TimePoint now) override;
   StoreResult<bool> redeem(const std::string& id, const std::optional<IssuedToken>& token,
                            TimePoint now) override;
+  StoreResult<std::size_t> countLiveAuthorizations(const std::string& client_id,
+                                                   TimePoint now) override;
   StoreResult<std::size_t> purgeExpired(TimePoint cutoff, TimePoint now) override;
 
   StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) override;
@@ -61,6 +63,11 @@ class SqliteStore final : public Store {
   StoreResult<bool> setSessionSubject(const SecretHash& id_hash,
                                       const std::string& subject) override;
   StoreResult<bool> removeSession(const SecretHash& id_hash) override;
+
+  StoreResult<std::int64_t> incrementCounter(const std::string& key, milliseconds window,
+                                             TimePoint now) override;
+  StoreResult<std::int64_t> readCounter(const std::string& key, milliseconds window,
+                                        TimePoint now) override;
 
  private:
   SqliteStore(const std::string& path, const SqliteStoreOptions& options)
