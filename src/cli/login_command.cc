@@ -337,10 +337,12 @@ int pollForToken(const LoginContext& context, const DeviceAuthorization& authori
       interval += kSlowDownStep;
       continue;
     }
-    // RFC 8628 §3.5: any other error code stops the polling. A 5xx without an error code
-    // comes from a proxy or a restarting server, not from the token endpoint, so it is
-    // treated like a connection failure.
-    if (error.error.empty() && reply->status >= 500) {
+    // RFC 8628 §3.5: any other error code stops the polling. A 5xx without an error code comes
+    // from a proxy or a restarting server, and temporarily_unavailable or server_error from a
+    // busy store. These are transient, so they are treated like a connection failure.
+    const bool transient = error.error.empty() || error.error == "temporarily_unavailable" ||
+                           error.error == "server_error";
+    if (transient && reply->status >= 500) {
       interval = std::min(interval * 2, kMaxBackoffInterval);
       endStatusLine(context);
       std::cerr << "devauth login: polling failed (HTTP " << reply->status << "), retrying in "
