@@ -23,7 +23,7 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-inline constexpr std::size_t kMaxResponseBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxResponseBytes = std::size_t{1024} * 1024;
 
 std::string describe(std::string_view step, const beast::error_code& error) {
   if (error == beast::error::timeout) {
