@@ -45,6 +45,19 @@ constexpr std::size_t kReadChunkBytes = 4096;
 // persistent failure does not spin a thread.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 
+// The read buffer holds one header section, chunk header or trailer line at a time: the
+// parser moves body bytes out of it as they arrive. Without a cap, one chunk extension or
+// trailer line without its CRLF could grow the buffer until read_timeout.
+std::size_t readBufferLimit(const ServerOptions& options) {
+  return 2 * options.max_header_bytes + kReadChunkBytes;
+}
+
+// RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host field, and no request has two.
+bool hasValidHost(const RawRequest& message) {
+  const std::size_t count = message.count(beast_http::field::host);
+  return message.version() >= 11 ? count == 1 : count <= 1;
+}
+
 // 64 random bits from the CSPRNG as 16 lower-case hex digits.
 std::string newRequestId() {
   std::array<std::uint8_t, 8> bytes{};
@@ -91,7 +104,10 @@ struct ServerState {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<ServerState> state, std::uint64_t id)
-      : stream_(std::move(socket)), state_(std::move(state)), id_(id) {
+      : stream_(std::move(socket)),
+        buffer_(readBufferLimit(state->options)),
+        state_(std::move(state)),
+        id_(id) {
     beast::error_code ignored;
     remote_address_ = stream_.socket().remote_endpoint(ignored).address().to_string();
   }
@@ -178,6 +194,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::Closed) {
       return;
     }
+    if (!hasValidHost(parser_->get())) {
+      parser_.reset();
+      rejectRequest(400, "Bad Request\n");
+      return;
+    }
     handleRequest();
   }
 
@@ -186,6 +207,9 @@ class Session : public std::enable_shared_from_this<Session> {
       rejectRequest(431, "Request Header Fields Too Large\n");
     } else if (error == beast_http::error::body_limit) {
       rejectRequest(413, "Content Too Large\n");
+    } else if (error == beast_http::error::buffer_overflow) {
+      // A chunk header or trailer line longer than the read buffer.
+      rejectRequest(400, "Bad Request\n");
     } else if (error == beast_http::error::end_of_stream ||
                error == beast_http::error::partial_message ||
                error == asio::error::operation_aborted || error == beast::error::timeout) {
@@ -208,6 +232,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
     Response response = state_->router.dispatch(request);
     response.version(request.message.version());
+    // RFC 9110 §9.3.2: a response to HEAD has no content, or a client that reuses the
+    // connection would read it as the start of the next response.
+    if (request.message.method() == beast_http::verb::head) {
+      response.body().clear();
+    }
     if (response.find("X-Request-Id") == response.end()) {
       response.set("X-Request-Id", request.request_id);
     }
@@ -330,6 +359,7 @@ struct Server::Impl {
         accept_retry(acceptor.get_executor()) {}
 
   void listen();
+  void runIoThread();
   void doAccept();
   void onAccept(beast::error_code error, tcp::socket socket);
   void closeAcceptor();
@@ -349,6 +379,21 @@ struct Server::Impl {
   bool started = false;  // guarded by lifecycle_mutex
   bool stopped = false;  // guarded by lifecycle_mutex
 };
+
+// Runs the io_context until it stops. An exception that escapes a completion handler (Beast
+// throws std::length_error for a header field over 64 KiB, for example) would otherwise
+// terminate the process. The handler that threw is gone with its session, and the thread
+// goes back to serving the other connections (Asio allows run() to be called again).
+void Server::Impl::runIoThread() {
+  while (true) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& error) {
+      spdlog::error("event=io_handler_failed error=\"{}\"", error.what());
+    }
+  }
+}
 
 void Server::Impl::listen() {
   const ServerOptions& options = state->options;
@@ -461,7 +506,7 @@ void Server::start() {
 
   const unsigned count = threadCount(impl_->state->options.io_threads);
   for (unsigned i = 0; i < count; ++i) {
-    impl_->threads.emplace_back([impl = impl_.get()] { impl->io.run(); });
+    impl_->threads.emplace_back([impl = impl_.get()] { impl->runIoThread(); });
   }
   impl_->started = true;
   spdlog::info("event=http_listening address={} port={} threads={}", impl_->state->options.address,

@@ -70,6 +70,8 @@ class Store {
   // Fails with Conflict when the username or the subject is taken.
   virtual StoreResult<void> insertUser(const User& user) = 0;
   virtual StoreResult<std::optional<User>> findUser(const std::string& username) = 0;
+  // Returns whether a user was removed. The user's browser sessions are removed with it, so a
+  // removed user is signed out everywhere.
   virtual StoreResult<bool> removeUser(const std::string& username) = 0;
   virtual StoreResult<std::size_t> countUsers() = 0;
 

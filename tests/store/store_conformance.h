@@ -439,6 +439,28 @@ TYPED_TEST_P(StoreConformanceTest, RemoveUserOnlyOnce) {
   EXPECT_EQ(*count, 0u);
 }
 
+TYPED_TEST_P(StoreConformanceTest, RemoveUserRemovesItsSessions) {
+  ASSERT_TRUE(this->store().insertUser({"alice", "subject-alice", "hash", conformance::kT0}));
+  ASSERT_TRUE(this->store().insertUser({"bob", "subject-bob", "hash", conformance::kT0}));
+  const SecretHash alice_session = hashSecret("alice-session");
+  const SecretHash bob_session = hashSecret("bob-session");
+  ASSERT_TRUE(this->store().insertSession(
+      {alice_session, "subject-alice", conformance::kT0, conformance::kT0 + seconds(600)}));
+  ASSERT_TRUE(this->store().insertSession(
+      {bob_session, "subject-bob", conformance::kT0, conformance::kT0 + seconds(600)}));
+
+  auto removed = this->store().removeUser("alice");
+  ASSERT_TRUE(removed);
+  EXPECT_TRUE(*removed);
+
+  auto alice_found = this->store().findSession(alice_session);
+  ASSERT_TRUE(alice_found);
+  EXPECT_FALSE(alice_found->has_value());
+  auto bob_found = this->store().findSession(bob_session);
+  ASSERT_TRUE(bob_found);
+  EXPECT_TRUE(bob_found->has_value());
+}
+
 // --- Authorizations: insert and find --------------------------------------------------------
 
 TYPED_TEST_P(StoreConformanceTest, AuthorizationRoundTripsWithEveryField) {
@@ -1123,6 +1145,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     FindUnknownClientReturnsNothing, DuplicateClientIdIsConflict, ListClientsReturnsEveryClient,
     RemoveClientOnlyOnce, RemoveClientRemovesItsAuthorizationsAndTokens, UserRoundTripsAndCounts,
     DuplicateUsernameIsConflict, DuplicateSubjectIsConflict, RemoveUserOnlyOnce,
+    RemoveUserRemovesItsSessions,
     AuthorizationRoundTripsWithEveryField, AuthorizationRoundTripsWithoutOptionalFields,
     FindUnknownAuthorizationReturnsNothing, DuplicateUserCodeHashIsConflict,
     DuplicateDeviceCodeHashIsConflict, DuplicateAuthorizationIdIsConflict,

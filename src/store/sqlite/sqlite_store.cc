@@ -196,8 +196,36 @@ StoreResult<std::optional<User>> SqliteStore::findUser(const std::string& userna
       readUser, username);
 }
 
+// The user's browser sessions go in the same transaction, so a removed user cannot approve
+// from a page that was already open.
 StoreResult<bool> SqliteStore::removeUser(const std::string& username) {
-  return changedOne(change(pool_, "DELETE FROM users WHERE username = ?", username));
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::beginImmediate(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+
+  auto sessions = runChange(connection,
+                            "DELETE FROM browser_sessions WHERE subject = "
+                            "(SELECT subject FROM users WHERE username = ?)",
+                            username);
+  if (!sessions) {
+    return unexpected(sessions.error());
+  }
+  auto removed = runChange(connection, "DELETE FROM users WHERE username = ?", username);
+  if (!removed) {
+    return unexpected(removed.error());
+  }
+
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return *removed == 1;
 }
 
 StoreResult<std::size_t> SqliteStore::countUsers() {
