@@ -5,7 +5,7 @@ BUILD_DIR := build
 BUILD_TYPE ?= Release
 STORE ?= devauth.db
 
-.PHONY: all packages configure build run test clean
+.PHONY: all packages configure build run test bench clean
 
 all: build
 
@@ -24,6 +24,11 @@ run: configure
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
+
+# Load and micro-benchmarks in build-bench (not part of test); BENCH_QUICK=1 for a short run.
+# docs/benchmarks.md describes them.
+bench:
+	bench/run.sh
 
 # Reliability checks (DEVELOPERS.md, "Reliability checks"). lint: clang-format and clang-tidy
 # against .clang-tidy-baseline; sanitize: the tests under ASan+UBSan (build-asan) and the
