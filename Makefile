@@ -22,8 +22,9 @@ run: configure
 	cmake --build $(BUILD_DIR) --target devauth
 	$(BUILD_DIR)/devauth serve --demo --store $(STORE)
 
+# The PostgreSQL tests run against a throwaway server that scripts/with-postgres.sh starts.
 test: build
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
+	scripts/with-postgres.sh ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
 
 # Load and micro-benchmarks in build-bench (not part of test); BENCH_QUICK=1 for a short run.
 # docs/benchmarks.md describes them.
@@ -48,11 +49,11 @@ sanitize: packages
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDEVAUTH_SANITIZE=address
 	cmake --build build-asan
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir build-asan --output-on-failure -j2 -E '$(SANITIZE_EXCLUDE)'
+	  scripts/with-postgres.sh ctest --test-dir build-asan --output-on-failure -j2 -E '$(SANITIZE_EXCLUDE)'
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDEVAUTH_SANITIZE=thread
 	cmake --build build-tsan --target store_tests oauth_tests http_tests
 	TSAN_OPTIONS=halt_on_error=1 \
-	  ctest --test-dir build-tsan --output-on-failure -j2 -R '$(TSAN_TESTS)'
+	  scripts/with-postgres.sh ctest --test-dir build-tsan --output-on-failure -j2 -R '$(TSAN_TESTS)'
 
 fuzz-build: packages
 	@scripts/ensure-packages.sh clang libclang-rt-14-dev

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 
@@ -46,8 +47,9 @@ StoreResult<std::unique_ptr<Store>> openSqlite(const std::string& path) {
 
 StoreResult<std::unique_ptr<Store>> openStore(const std::string& location) {
   if (location.empty()) {
-    return unexpected(StoreError{StoreError::Kind::Internal,
-                                 "the store location is empty; use a file path or sqlite:PATH"});
+    return unexpected(StoreError{
+        StoreError::Kind::Internal,
+        "the store location is empty; use a file path, sqlite:PATH or postgresql://..."});
   }
   // Schemes are case-insensitive (RFC 3986 §3.1).
   std::string scheme(schemeOf(location));
@@ -60,13 +62,17 @@ StoreResult<std::unique_ptr<Store>> openStore(const std::string& location) {
     return openSqlite(location.substr(kSqliteScheme.size() + 1));
   }
   if (scheme == "postgresql" || scheme == "postgres") {
-    return unexpected(
-        StoreError{StoreError::Kind::Internal, "PostgreSQL is not supported by this build yet"});
+    auto store = PostgresStore::open(location);
+    if (!store) {
+      return unexpected(store.error());
+    }
+    return std::unique_ptr<Store>(std::move(store).value());
   }
   // Only the scheme is echoed: the rest of a URL may carry a password.
   return unexpected(StoreError{
       StoreError::Kind::Internal,
-      fmt::format("unsupported store location scheme '{}:'; use a file path or sqlite:PATH",
+      fmt::format("unsupported store location scheme '{}:'; use a file path, sqlite:PATH or "
+                  "postgresql://...",
                   scheme)});
 }
 

@@ -138,23 +138,13 @@ TEST(SqliteStoreLocationTest, NewFileIsPrivateToOwner) {
   }
 }
 
-TEST(SqliteStoreLocationTest, PostgresqlIsNotSupportedYet) {
-  for (const std::string location :
-       {"postgresql://devauth:secret@127.0.0.1/devauth", "postgres://localhost/devauth"}) {
-    SCOPED_TRACE(location);
-    auto opened = openStore(location);
-    ASSERT_FALSE(opened);
-    EXPECT_EQ(opened.error().kind, StoreError::Kind::Internal);
-    EXPECT_EQ(opened.error().message, "PostgreSQL is not supported by this build yet");
-  }
-}
-
 TEST(SqliteStoreLocationTest, UnknownSchemeIsRejectedWithoutEchoingLocation) {
   auto opened = openStore("mysql://root:hunter2@127.0.0.1/devauth");
   ASSERT_FALSE(opened);
   EXPECT_EQ(opened.error().kind, StoreError::Kind::Internal);
   EXPECT_EQ(opened.error().message,
-            "unsupported store location scheme 'mysql:'; use a file path or sqlite:PATH");
+            "unsupported store location scheme 'mysql:'; use a file path, sqlite:PATH or "
+            "postgresql://...");
 }
 
 TEST(SqliteStoreLocationTest, EmptyLocationsAreRejected) {

@@ -1,0 +1,35 @@
+#pragma once
+
+// The mapping between the core structs and PostgreSQL rows: column lists and row readers.
+// Times are bigint Unix milliseconds, secrets 32-byte bytea, and scope lists space-separated
+// text, as in the SQLite backend.
+
+#include <string_view>
+
+#include "core/authorization.h"
+#include "core/client.h"
+#include "store/postgres/pg_connection.h"
+
+namespace devauth::postgres {
+
+// Columns in the order the read functions below expect them.
+inline constexpr std::string_view kClientColumns =
+    "id, name, type, secret_hash, allowed_scopes, default_scopes, device_grant, may_approve, "
+    "access_token_ttl_seconds, created_at";
+inline constexpr std::string_view kUserColumns = "username, subject, password_hash, created_at";
+inline constexpr std::string_view kAuthorizationColumns =
+    "id, device_code_hash, user_code_hash, client_id, scope, state, created_at, expires_at, "
+    "interval_seconds, last_poll_at, subject, decided_at, relay_public_key, sealed_relay_token";
+inline constexpr std::string_view kTokenColumns =
+    "token_hash, authorization_id, client_id, subject, scope, issued_at, expires_at";
+inline constexpr std::string_view kSessionColumns = "id_hash, subject, created_at, expires_at";
+
+// Each reader converts row `row` of a result that selected the matching column list. A value
+// that the schema's constraints should have kept out fails with Internal.
+StoreResult<Client> readClient(const Result& result, int row);
+StoreResult<User> readUser(const Result& result, int row);
+StoreResult<Authorization> readAuthorization(const Result& result, int row);
+StoreResult<IssuedToken> readToken(const Result& result, int row);
+StoreResult<BrowserSession> readSession(const Result& result, int row);
+
+}  // namespace devauth::postgres

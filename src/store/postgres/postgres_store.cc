@@ -1,0 +1,565 @@
+#include "store/postgres/postgres_store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <charconv>
+#include <utility>
+
+#include "core/scope.h"
+#include "store/postgres/pg_rows.h"
+#include "store/postgres/pg_schema.h"
+
+namespace devauth {
+namespace {
+
+using postgres::Connection;
+using postgres::ConnectionPool;
+using postgres::Params;
+using postgres::Result;
+using postgres::Transaction;
+
+constexpr std::string_view kPoolSizeParameter = "pool_size";
+constexpr std::string_view kPoolTimeoutParameter = "pool_timeout";
+// Seconds libpq waits for a connection to be established, unless the URL sets connect_timeout.
+constexpr const char* kDefaultConnectTimeout = "5";
+
+// The key of the advisory lock that lets one purge run at a time: the bytes of "devpurge". A
+// purge that finds the lock taken waits, then finds little left to delete, so instances that
+// purge together neither collide nor deadlock on the same rows.
+constexpr long long kPurgeLockKey = 0x6465767075726765;
+
+StoreError invalidLocation(std::string problem) {
+  return StoreError{StoreError::Kind::Internal,
+                    fmt::format("invalid PostgreSQL store location: {}", problem)};
+}
+
+// Parses a positive integer query parameter. The value is a number, never a secret, so it may
+// appear in the message.
+StoreResult<long long> positiveInteger(std::string_view name, std::string_view text) {
+  long long value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value <= 0) {
+    return unexpected(
+        invalidLocation(fmt::format("{}={} is not a positive integer", name, std::string(text))));
+  }
+  return value;
+}
+
+std::optional<long long> millisOrNull(const std::optional<TimePoint>& time) {
+  if (!time) {
+    return std::nullopt;
+  }
+  return toUnixMillis(*time);
+}
+
+// --- Statement runners -------------------------------------------------------------------
+
+StoreResult<Result> run(ConnectionPool& pool, const std::string& sql, const Params& params,
+                        std::string_view context) {
+  auto lease = pool.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  return (*lease)->execute(sql, params, context);
+}
+
+StoreResult<bool> changedOne(const StoreResult<Result>& result) {
+  if (!result) {
+    return unexpected(result.error());
+  }
+  return result->changed() == 1;
+}
+
+StoreResult<void> changedAny(const StoreResult<Result>& result) {
+  if (!result) {
+    return unexpected(result.error());
+  }
+  return {};
+}
+
+// Runs a query that matches at most one row and converts it with `read`.
+template <typename T, typename Reader>
+StoreResult<std::optional<T>> findOne(ConnectionPool& pool, const std::string& sql,
+                                      const Params& params, Reader read, std::string_view context) {
+  auto result = run(pool, sql, params, context);
+  if (!result) {
+    return unexpected(result.error());
+  }
+  if (result->rows() == 0) {
+    return std::optional<T>();
+  }
+  StoreResult<T> value = read(*result, 0);
+  if (!value) {
+    return unexpected(value.error());
+  }
+  return std::optional<T>(std::move(value).value());
+}
+
+StoreResult<long long> readCount(const Result& result, int row) {
+  const auto value = result.integer(row, 0);
+  if (!value) {
+    return unexpected(
+        StoreError{StoreError::Kind::Internal, "PostgreSQL: a count is not an integer"});
+  }
+  return *value;
+}
+
+std::string selectFrom(std::string_view columns, std::string_view table,
+                       std::string_view condition) {
+  return fmt::format("SELECT {} FROM {} WHERE {}", columns, table, condition);
+}
+
+}  // namespace
+
+StoreResult<PostgresLocation> parsePostgresLocation(const std::string& location) {
+  auto parsed = boost::urls::parse_uri(location);
+  if (!parsed) {
+    return unexpected(
+        invalidLocation("it is not a valid URL; use postgresql://USER@HOST/DATABASE"));
+  }
+  boost::urls::url url(*parsed);
+  // libpq accepts only the lower-case schemes.
+  url.set_scheme("postgresql");
+
+  PostgresLocation result;
+  auto params = url.params();
+  for (auto it = params.begin(); it != params.end();) {
+    const auto param = *it;
+    if (param.key != kPoolSizeParameter && param.key != kPoolTimeoutParameter) {
+      ++it;
+      continue;
+    }
+    auto value = positiveInteger(param.key, param.value);
+    if (!value) {
+      return unexpected(value.error());
+    }
+    if (param.key == kPoolSizeParameter) {
+      result.pool.max_connections = static_cast<std::size_t>(*value);
+    } else {
+      result.pool.acquire_timeout = std::chrono::seconds(*value);
+    }
+    it = params.erase(it);
+  }
+  if (url.params().empty()) {
+    url.remove_query();
+  }
+
+  // The URL comes last: with expand_dbname, its settings override the defaults before it.
+  result.keywords = {"connect_timeout", "application_name", "dbname"};
+  result.values = {kDefaultConnectTimeout, "devauth", std::string(url.buffer())};
+  return result;
+}
+
+StoreResult<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& location) {
+  auto parsed = parsePostgresLocation(location);
+  if (!parsed) {
+    return unexpected(parsed.error());
+  }
+  std::unique_ptr<PostgresStore> store(new PostgresStore(std::move(parsed).value()));
+  // Connect now, so that a wrong host or login fails at start-up and not at the first request.
+  auto lease = store->pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  return store;
+}
+
+StoreResult<void> PostgresStore::migrate() {
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  return postgres::migrateSchema(**lease);
+}
+
+StoreResult<void> PostgresStore::ping() {
+  return changedAny(run(pool_, "SELECT 1", Params(), "ping"));
+}
+
+// --- Clients -----------------------------------------------------------------------------
+
+StoreResult<void> PostgresStore::insertClient(const Client& client) {
+  static const std::string sql =
+      fmt::format("INSERT INTO clients ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                  postgres::kClientColumns);
+  Params params;
+  params.text(client.id)
+      .text(client.name)
+      .text(toString(client.type))
+      .bytes(client.secret_hash)
+      .text(joinScope(client.allowed_scopes))
+      .text(joinScope(client.default_scopes))
+      .integer(client.device_grant ? 1 : 0)
+      .integer(client.may_approve ? 1 : 0)
+      .integer(static_cast<long long>(client.access_token_ttl.count()))
+      .integer(toUnixMillis(client.created_at));
+  return changedAny(run(pool_, sql, params, "inserting a client"));
+}
+
+StoreResult<std::optional<Client>> PostgresStore::findClient(const std::string& client_id) {
+  static const std::string sql = selectFrom(postgres::kClientColumns, "clients", "id = $1");
+  return findOne<Client>(pool_, sql, Params().text(client_id), postgres::readClient,
+                         "finding a client");
+}
+
+StoreResult<std::vector<Client>> PostgresStore::listClients() {
+  static const std::string sql =
+      fmt::format("SELECT {} FROM clients ORDER BY id", postgres::kClientColumns);
+  auto result = run(pool_, sql, Params(), "listing clients");
+  if (!result) {
+    return unexpected(result.error());
+  }
+  std::vector<Client> clients;
+  for (int row = 0; row < result->rows(); ++row) {
+    auto client = postgres::readClient(*result, row);
+    if (!client) {
+      return unexpected(client.error());
+    }
+    clients.push_back(std::move(client).value());
+  }
+  return clients;
+}
+
+StoreResult<bool> PostgresStore::removeClient(const std::string& client_id) {
+  return changedOne(run(pool_, "DELETE FROM clients WHERE id = $1", Params().text(client_id),
+                        "removing a client"));
+}
+
+// --- Users -------------------------------------------------------------------------------
+
+StoreResult<void> PostgresStore::insertUser(const User& user) {
+  static const std::string sql =
+      fmt::format("INSERT INTO users ({}) VALUES ($1, $2, $3, $4)", postgres::kUserColumns);
+  Params params;
+  params.text(user.username)
+      .text(user.subject)
+      .text(user.password_hash)
+      .integer(toUnixMillis(user.created_at));
+  return changedAny(run(pool_, sql, params, "inserting a user"));
+}
+
+StoreResult<std::optional<User>> PostgresStore::findUser(const std::string& username) {
+  static const std::string sql = selectFrom(postgres::kUserColumns, "users", "username = $1");
+  return findOne<User>(pool_, sql, Params().text(username), postgres::readUser, "finding a user");
+}
+
+StoreResult<bool> PostgresStore::removeUser(const std::string& username) {
+  // The user's browser sessions go in the same transaction, which signs the user out.
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::begin(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+
+  auto sessions = connection.execute(
+      "DELETE FROM browser_sessions WHERE subject = "
+      "(SELECT subject FROM users WHERE username = $1)",
+      Params().text(username), "removing a user's sessions");
+  if (!sessions) {
+    return unexpected(sessions.error());
+  }
+  auto removed = connection.execute("DELETE FROM users WHERE username = $1",
+                                    Params().text(username), "removing a user");
+  if (!removed) {
+    return unexpected(removed.error());
+  }
+
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return removed->changed() == 1;
+}
+
+StoreResult<std::size_t> PostgresStore::countUsers() {
+  auto count = findOne<long long>(pool_, "SELECT count(*) FROM users", Params(), readCount,
+                                  "counting users");
+  if (!count) {
+    return unexpected(count.error());
+  }
+  return static_cast<std::size_t>(count->value_or(0));
+}
+
+// --- Device authorizations ---------------------------------------------------------------
+
+StoreResult<void> PostgresStore::insertAuthorization(const Authorization& authorization) {
+  static const std::string sql = fmt::format(
+      "INSERT INTO authorizations ({}) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+      postgres::kAuthorizationColumns);
+  const Authorization& a = authorization;
+  Params params;
+  params.text(a.id)
+      .bytes(a.device_code_hash)
+      .bytes(a.user_code_hash)
+      .text(a.client_id)
+      .text(a.scope)
+      .text(toString(a.state))
+      .integer(toUnixMillis(a.created_at))
+      .integer(toUnixMillis(a.expires_at))
+      .integer(static_cast<long long>(a.interval.count()))
+      .integer(millisOrNull(a.last_poll_at))
+      .text(a.subject)
+      .integer(millisOrNull(a.decided_at))
+      .bytes(a.relay_public_key)
+      .bytes(a.sealed_relay_token);
+  return changedAny(run(pool_, sql, params, "inserting an authorization"));
+}
+
+StoreResult<std::optional<Authorization>> PostgresStore::findByDeviceCode(const SecretHash& hash) {
+  static const std::string sql =
+      selectFrom(postgres::kAuthorizationColumns, "authorizations", "device_code_hash = $1");
+  return findOne<Authorization>(pool_, sql, Params().bytes(hash), postgres::readAuthorization,
+                                "finding an authorization by device code");
+}
+
+StoreResult<std::optional<Authorization>> PostgresStore::findByUserCode(const SecretHash& hash) {
+  // The UNIQUE constraint on user_code_hash provides the index this lookup uses.
+  static const std::string sql =
+      selectFrom(postgres::kAuthorizationColumns, "authorizations", "user_code_hash = $1");
+  return findOne<Authorization>(pool_, sql, Params().bytes(hash), postgres::readAuthorization,
+                                "finding an authorization by user code");
+}
+
+StoreResult<bool> PostgresStore::updatePollState(const std::string& id, const PollState& expected,
+                                                 const PollState& updated) {
+  // IS NOT DISTINCT FROM compares NULL with NULL as equal, for the first poll.
+  Params params;
+  params.integer(millisOrNull(updated.last_poll_at))
+      .integer(static_cast<long long>(updated.interval.count()))
+      .text(id)
+      .integer(millisOrNull(expected.last_poll_at))
+      .integer(static_cast<long long>(expected.interval.count()));
+  return changedOne(run(pool_,
+                        "UPDATE authorizations SET last_poll_at = $1, interval_seconds = $2 "
+                        "WHERE id = $3 AND state = 'pending' "
+                        "AND last_poll_at IS NOT DISTINCT FROM $4::bigint "
+                        "AND interval_seconds = $5",
+                        params, "updating the polling state"));
+}
+
+StoreResult<bool> PostgresStore::approve(const std::string& id, const std::string& subject,
+                                         const std::optional<std::string>& sealed_relay_token,
+                                         TimePoint now) {
+  Params params;
+  params.text(subject).integer(toUnixMillis(now)).bytes(sealed_relay_token).text(id);
+  return changedOne(run(pool_,
+                        "UPDATE authorizations SET state = 'approved', subject = $1, "
+                        "decided_at = $2, sealed_relay_token = $3 "
+                        "WHERE id = $4 AND state = 'pending' AND expires_at > $2",
+                        params, "approving an authorization"));
+}
+
+StoreResult<bool> PostgresStore::deny(const std::string& id, const std::string& subject,
+                                      TimePoint now) {
+  Params params;
+  params.text(subject).integer(toUnixMillis(now)).text(id);
+  return changedOne(run(pool_,
+                        "UPDATE authorizations SET state = 'denied', subject = $1, "
+                        "decided_at = $2 WHERE id = $3 AND state = 'pending' AND expires_at > $2",
+                        params, "denying an authorization"));
+}
+
+StoreResult<bool> PostgresStore::redeem(const std::string& id,
+                                        const std::optional<IssuedToken>& token, TimePoint now) {
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::begin(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+
+  // Under READ COMMITTED a second redemption blocks on the row lock of the first, then
+  // re-checks the WHERE clause against the committed row and matches nothing.
+  auto redeemed = connection.execute(
+      "UPDATE authorizations SET state = 'redeemed', sealed_relay_token = NULL "
+      "WHERE id = $1 AND state = 'approved' AND expires_at > $2",
+      Params().text(id).integer(toUnixMillis(now)), "redeeming an authorization");
+  if (!redeemed) {
+    return unexpected(redeemed.error());
+  }
+  if (redeemed->changed() != 1) {
+    return false;
+  }
+
+  if (token) {
+    static const std::string sql = fmt::format(
+        "INSERT INTO tokens ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)", postgres::kTokenColumns);
+    Params params;
+    params.bytes(token->token_hash)
+        .text(token->authorization_id)
+        .text(token->client_id)
+        .text(token->subject)
+        .text(token->scope)
+        .integer(toUnixMillis(token->issued_at))
+        .integer(toUnixMillis(token->expires_at));
+    auto inserted = connection.execute(sql, params, "storing a token");
+    if (!inserted) {
+      return unexpected(inserted.error());
+    }
+  }
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return true;
+}
+
+StoreResult<std::size_t> PostgresStore::countLiveAuthorizations(const std::string& client_id,
+                                                                TimePoint now) {
+  auto count = findOne<long long>(pool_,
+                                  "SELECT count(*) FROM authorizations WHERE client_id = $1 "
+                                  "AND state = 'pending' AND expires_at > $2",
+                                  Params().text(client_id).integer(toUnixMillis(now)), readCount,
+                                  "counting live authorizations");
+  if (!count) {
+    return unexpected(count.error());
+  }
+  return static_cast<std::size_t>(count->value_or(0));
+}
+
+StoreResult<std::size_t> PostgresStore::purgeExpired(TimePoint cutoff, TimePoint now) {
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::begin(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+  auto locked = connection.execute("SELECT pg_advisory_xact_lock($1::bigint)",
+                                   Params().integer(kPurgeLockKey), "taking the purge lock");
+  if (!locked) {
+    return unexpected(locked.error());
+  }
+
+  auto authorizations =
+      connection.execute("DELETE FROM authorizations WHERE expires_at < $1",
+                         Params().integer(toUnixMillis(cutoff)), "purging authorizations");
+  if (!authorizations) {
+    return unexpected(authorizations.error());
+  }
+  auto sessions = connection.execute("DELETE FROM browser_sessions WHERE expires_at < $1",
+                                     Params().integer(toUnixMillis(now)), "purging sessions");
+  if (!sessions) {
+    return unexpected(sessions.error());
+  }
+  auto tokens = connection.execute("DELETE FROM tokens WHERE expires_at < $1",
+                                   Params().integer(toUnixMillis(now)), "purging tokens");
+  if (!tokens) {
+    return unexpected(tokens.error());
+  }
+  auto counters = connection.execute("DELETE FROM rate_counters WHERE window_end <= $1",
+                                     Params().integer(toUnixMillis(now)), "purging counters");
+  if (!counters) {
+    return unexpected(counters.error());
+  }
+
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return static_cast<std::size_t>(authorizations->changed());
+}
+
+// --- Tokens ------------------------------------------------------------------------------
+
+StoreResult<std::optional<IssuedToken>> PostgresStore::findToken(const SecretHash& hash) {
+  static const std::string sql = selectFrom(postgres::kTokenColumns, "tokens", "token_hash = $1");
+  return findOne<IssuedToken>(pool_, sql, Params().bytes(hash), postgres::readToken,
+                              "finding a token");
+}
+
+// --- Browser sessions --------------------------------------------------------------------
+
+StoreResult<void> PostgresStore::insertSession(const BrowserSession& session) {
+  static const std::string sql = fmt::format(
+      "INSERT INTO browser_sessions ({}) VALUES ($1, $2, $3, $4)", postgres::kSessionColumns);
+  Params params;
+  params.bytes(session.id_hash)
+      .text(session.subject)
+      .integer(toUnixMillis(session.created_at))
+      .integer(toUnixMillis(session.expires_at));
+  return changedAny(run(pool_, sql, params, "inserting a session"));
+}
+
+StoreResult<std::optional<BrowserSession>> PostgresStore::findSession(const SecretHash& id_hash) {
+  static const std::string sql =
+      selectFrom(postgres::kSessionColumns, "browser_sessions", "id_hash = $1");
+  return findOne<BrowserSession>(pool_, sql, Params().bytes(id_hash), postgres::readSession,
+                                 "finding a session");
+}
+
+StoreResult<bool> PostgresStore::setSessionSubject(const SecretHash& id_hash,
+                                                   const std::string& subject) {
+  return changedOne(run(pool_, "UPDATE browser_sessions SET subject = $1 WHERE id_hash = $2",
+                        Params().text(subject).bytes(id_hash), "setting a session's subject"));
+}
+
+StoreResult<bool> PostgresStore::removeSession(const SecretHash& id_hash) {
+  return changedOne(run(pool_, "DELETE FROM browser_sessions WHERE id_hash = $1",
+                        Params().bytes(id_hash), "removing a session"));
+}
+
+// --- Rate-limit counters -----------------------------------------------------------------
+
+namespace {
+
+// The start of the fixed window of length `window` that contains `now` (Store contract).
+long long windowStart(milliseconds window, TimePoint now) {
+  const long long length = std::max<long long>(window.count(), 1);
+  const long long millis = toUnixMillis(now);
+  return millis - ((millis % length) + length) % length;
+}
+
+}  // namespace
+
+StoreResult<std::int64_t> PostgresStore::incrementCounter(const std::string& key,
+                                                          milliseconds window, TimePoint now) {
+  // INSERT ... ON CONFLICT DO UPDATE is atomic, so concurrent increments from any instance are
+  // never lost. An increment dated before the stored window counts in the stored window, so the
+  // window never moves backwards when the instances' clocks differ slightly.
+  const long long start = windowStart(window, now);
+  auto count = findOne<long long>(
+      pool_,
+      "INSERT INTO rate_counters AS c (key, window_start, window_end, count) "
+      "VALUES ($1, $2, $3, 1) ON CONFLICT (key) DO UPDATE SET "
+      "count = CASE WHEN excluded.window_start > c.window_start THEN 1 ELSE c.count + 1 END, "
+      "window_end = greatest(c.window_end, excluded.window_end), "
+      "window_start = greatest(c.window_start, excluded.window_start) "
+      "RETURNING count",
+      Params().text(key).integer(start).integer(start + window.count()), readCount,
+      "incrementing a counter");
+  if (!count) {
+    return unexpected(count.error());
+  }
+  if (!count->has_value()) {
+    return unexpected(
+        StoreError{StoreError::Kind::Internal, "PostgreSQL: the counter upsert returned no row"});
+  }
+  return static_cast<std::int64_t>(**count);
+}
+
+StoreResult<std::int64_t> PostgresStore::readCounter(const std::string& key, milliseconds window,
+                                                     TimePoint now) {
+  auto count = findOne<long long>(
+      pool_, "SELECT count FROM rate_counters WHERE key = $1 AND window_start = $2",
+      Params().text(key).integer(windowStart(window, now)), readCount, "reading a counter");
+  if (!count) {
+    return unexpected(count.error());
+  }
+  return static_cast<std::int64_t>(count->value_or(0));
+}
+
+}  // namespace devauth

@@ -1,0 +1,87 @@
+#pragma once
+
+// The Store on a PostgreSQL server through libpq, for several devauth instances that share one
+// database. Each call checks a connection out of a bounded pool. Each state change is one
+// conditional UPDATE whose affected row count says whether this caller won, and redeem is one
+// transaction, so exactly one caller wins a race across threads and processes.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/postgres/pg_connection.h"
+#include "store/store.h"
+
+namespace devauth {
+
+// A store location `postgresql://` or `postgres://` URL, split into libpq connection
+// parameters and the pool settings that devauth reads from the query:
+//   pool_size=N      connections open at most at once (default 8)
+//   pool_timeout=S   seconds a request waits for a free connection (default 5)
+// Every other query parameter (sslmode, connect_timeout, ...) goes to libpq unchanged.
+struct PostgresLocation {
+  // PQconnectdbParams keywords and values, without the final nullptr.
+  std::vector<std::string> keywords;
+  std::vector<std::string> values;
+  postgres::PoolOptions pool;
+};
+
+// Fails with Internal when `location` is not a valid URL or a pool setting is not a positive
+// integer. The message never repeats the location, which may contain a password.
+StoreResult<PostgresLocation> parsePostgresLocation(const std::string& location);
+
+class PostgresStore final : public Store {
+ public:
+  // Connects once to check that the server is reachable and the login works. Does not migrate.
+  static StoreResult<std::unique_ptr<PostgresStore>> open(const std::string& location);
+
+  StoreResult<void> migrate() override;
+  StoreResult<void> ping() override;
+
+  StoreResult<void> insertClient(const Client& client) override;
+  StoreResult<std::optional<Client>> findClient(const std::string& client_id) override;
+  StoreResult<std::vector<Client>> listClients() override;
+  StoreResult<bool> removeClient(const std::string& client_id) override;
+
+  StoreResult<void> insertUser(const User& user) override;
+  StoreResult<std::optional<User>> findUser(const std::string& username) override;
+  StoreResult<bool> removeUser(const std::string& username) override;
+  StoreResult<std::size_t> countUsers() override;
+
+  StoreResult<void> insertAuthorization(const Authorization& authorization) override;
+  StoreResult<std::optional<Authorization>> findByDeviceCode(const SecretHash& hash) override;
+  StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) override;
+  StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
+                                    const PollState& updated) override;
+  StoreResult<bool> approve(const std::string& id, const std::string& subject,
+                            const std::optional<std::string>& sealed_relay_token,
+                            TimePoint now) override;
+  StoreResult<bool> deny(const std::string& id, const std::string& subject, TimePoint now) override;
+  StoreResult<bool> redeem(const std::string& id, const std::optional<IssuedToken>& token,
+                           TimePoint now) override;
+  StoreResult<std::size_t> countLiveAuthorizations(const std::string& client_id,
+                                                   TimePoint now) override;
+  StoreResult<std::size_t> purgeExpired(TimePoint cutoff, TimePoint now) override;
+
+  StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) override;
+
+  StoreResult<void> insertSession(const BrowserSession& session) override;
+  StoreResult<std::optional<BrowserSession>> findSession(const SecretHash& id_hash) override;
+  StoreResult<bool> setSessionSubject(const SecretHash& id_hash,
+                                      const std::string& subject) override;
+  StoreResult<bool> removeSession(const SecretHash& id_hash) override;
+
+  StoreResult<std::int64_t> incrementCounter(const std::string& key, milliseconds window,
+                                             TimePoint now) override;
+  StoreResult<std::int64_t> readCounter(const std::string& key, milliseconds window,
+                                        TimePoint now) override;
+
+ private:
+  explicit PostgresStore(PostgresLocation location)
+      : pool_(std::move(location.keywords), std::move(location.values), location.pool) {}
+
+  postgres::ConnectionPool pool_;
+};
+
+}  // namespace devauth
