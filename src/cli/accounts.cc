@@ -6,19 +6,20 @@
 #include <cstdint>
 
 #include "core/secret.h"
+#include "store/store_location.h"
 
 namespace devauth::cli {
 
 Expected<std::unique_ptr<Store>, std::string> openMigratedStore(const std::string& location) {
   auto opened = openStore(location);
   if (!opened) {
-    return unexpected(
-        fmt::format("cannot open the store '{}': {}", location, opened.error().message));
+    return unexpected(fmt::format("cannot open the store '{}': {}", redactStoreLocation(location),
+                                  opened.error().message));
   }
   auto migrated = (*opened)->migrate();
   if (!migrated) {
     return unexpected(fmt::format("cannot create or upgrade the schema of the store '{}': {}",
-                                  location, migrated.error().message));
+                                  redactStoreLocation(location), migrated.error().message));
   }
   return std::move(opened.value());
 }

@@ -218,7 +218,10 @@ int runClientRemove(const ClientIdOptions& options) {
 }
 
 void addStoreOption(CLI::App& command, std::string& store) {
-  command.add_option("--store", store, "SQLite database file")->capture_default_str();
+  command
+      .add_option("--store", store,
+                  "Store location: a SQLite file path, or postgresql://USER@HOST/DATABASE")
+      ->capture_default_str();
 }
 
 void addClientAddCommand(CLI::App& client, int& exit_code) {

@@ -29,8 +29,12 @@ struct ServeOptions {
   unsigned threads = 0;
   long expires_in = 600;
   long interval = 5;
+  long purge_period = 60;
   std::string log_level = "info";
   bool demo = false;
+  AbuseLimits limits;
+  bool trust_forwarded_for = false;
+  std::vector<std::string> scopes_supported;
 };
 
 inline constexpr std::string_view kDemoClientId = "tv-demo";
@@ -59,6 +63,10 @@ Config makeConfig(const ServeOptions& options) {
   config.store = options.store;
   config.device_code_ttl = seconds(options.expires_in);
   config.poll_interval = seconds(options.interval);
+  config.limits = options.limits;
+  config.trust_forwarded_for = options.trust_forwarded_for;
+  config.scopes_supported = options.scopes_supported;
+  config.purge_period = seconds(options.purge_period);
   return config;
 }
 
@@ -180,6 +188,38 @@ int runServe(const ServeOptions& options) {
   return kExitOk;
 }
 
+// Flags of the abuse limits (limits/abuse_limits.h). Each counts per 60-second window; 0
+// turns a limit off.
+void addLimitOptions(CLI::App& serve, ServeOptions& options) {
+  AbuseLimits& limits = options.limits;
+  const auto addCount = [&serve](const std::string& name, std::int64_t& value,
+                                 const std::string& help) {
+    serve.add_option(name, value, help)->capture_default_str()->check(CLI::NonNegativeNumber);
+  };
+  addCount("--user-code-failures-per-address", limits.user_code_failures_per_address.max_count,
+           "Wrong user codes accepted per source address per minute (RFC 8628 §5.1)");
+  addCount("--user-code-failures-per-session", limits.user_code_failures_per_session.max_count,
+           "Wrong user codes accepted per browser session or approving client per minute");
+  addCount("--user-code-failures-total", limits.user_code_failures_total.max_count,
+           "Wrong user codes accepted from all sources together per minute");
+  addCount("--device-requests-per-client", limits.device_requests_per_client.max_count,
+           "Device authorization requests accepted per client per minute");
+  addCount("--device-requests-per-address", limits.device_requests_per_address.max_count,
+           "Device authorization requests accepted per source address per minute");
+  addCount("--max-live-authorizations", limits.max_live_authorizations_per_client,
+           "Pending, unexpired device authorizations allowed per client");
+  addCount("--client-auth-failures-per-client", limits.client_auth_failures_per_client.max_count,
+           "Failed client authentications accepted per client per minute");
+  addCount("--client-auth-failures-per-address", limits.client_auth_failures_per_address.max_count,
+           "Failed client authentications accepted per source address per minute");
+  serve.add_flag("--trust-forwarded-for", options.trust_forwarded_for,
+                 "Count limits by the last X-Forwarded-For address; only behind a reverse proxy "
+                 "that appends it");
+  serve.add_option("--scopes-supported", options.scopes_supported,
+                   "Scopes listed in the metadata (default: every registered client's scopes)")
+      ->delimiter(' ');
+}
+
 }  // namespace
 
 void addServeCommand(CLI::App& app, int& exit_code) {
@@ -192,7 +232,10 @@ void addServeCommand(CLI::App& app, int& exit_code) {
   serve->add_option("--issuer", options->issuer,
                     "Base URL that devices and browsers use to reach this server, for example "
                     "https://auth.example.com (default: http://<listen>:<port>)");
-  serve->add_option("--store", options->store, "SQLite database file")->capture_default_str();
+  serve
+      ->add_option("--store", options->store,
+                   "Store location: a SQLite file path, or postgresql://USER@HOST/DATABASE")
+      ->capture_default_str();
   serve
       ->add_option("--threads", options->threads,
                    "Number of HTTP I/O threads; 0 uses one per CPU core")
@@ -210,6 +253,11 @@ void addServeCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1L, 3600L));
   serve
+      ->add_option("--purge-period", options->purge_period,
+                   "Time between purges of expired codes, sessions and tokens, in seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 86400L));
+  serve
       ->add_option("--log-level", options->log_level,
                    "Minimum level of the log lines written to stderr")
       ->capture_default_str()
@@ -217,6 +265,8 @@ void addServeCommand(CLI::App& app, int& exit_code) {
   serve->add_flag("--demo", options->demo,
                   "On a store without users, create the client tv-demo and the user demo, and "
                   "print the password once");
+
+  addLimitOptions(*serve, *options);
 
   serve->callback([options, &exit_code] { exit_code = runServe(*options); });
 }

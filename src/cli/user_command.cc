@@ -136,7 +136,10 @@ void addUserSubcommand(CLI::App& user, const std::string& name, const std::strin
   auto options = std::make_shared<UserOptions>();
   CLI::App* command = user.add_subcommand(name, description);
   command->add_option("USERNAME", options->username, "Name the person signs in with")->required();
-  command->add_option("--store", options->store, "SQLite database file")->capture_default_str();
+  command
+      ->add_option("--store", options->store,
+                   "Store location: a SQLite file path, or postgresql://USER@HOST/DATABASE")
+      ->capture_default_str();
   command->callback([options, run, &exit_code] { exit_code = run(*options); });
 }
 

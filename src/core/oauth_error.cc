@@ -18,7 +18,7 @@ constexpr std::array<OAuthErrorInfo, 13> kErrorTable = {{
     {"slow_down", 400, "Polling too often: add 5 seconds to the interval."},
     {"access_denied", 400, "The user denied the request."},
     {"expired_token", 400, "The device code has expired. Start a new authorization."},
-    {"slow_down", 429, "Too many requests. Retry after the time in Retry-After."},
+    {"temporarily_unavailable", 429, "Too many requests. Retry after the time in Retry-After."},
     {"server_error", 500, "The server failed to process the request."},
     {"temporarily_unavailable", 503, "The server is temporarily unavailable. Retry later."},
 }};

@@ -30,7 +30,9 @@ enum class OAuthErrorCode {
   AccessDenied,
   // RFC 8628 §3.5: the device code expired; the device must start over.
   ExpiredToken,
-  // Too many requests from one client or address; sent with Retry-After.
+  // Too many requests from one client or address; sent with status 429 and Retry-After. The
+  // wire name is temporarily_unavailable (RFC 6749 §4.1.2.1), which clients already know as
+  // "retry later"; slow_down would be wrong outside polling.
   RateLimited,
   // An internal fault; the detail is logged, never sent.
   ServerError,

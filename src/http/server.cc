@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
@@ -90,6 +91,9 @@ struct ServerState {
 
   const ServerOptions options;
   const Router& router;
+  // The pool that runs handlers when options.handler_threads > 0, else null. Owned by
+  // Server::Impl, which joins it after the I/O threads.
+  asio::thread_pool* handler_pool = nullptr;
   // Set once by Server::stop(). Sessions then close after their current response.
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_session_id{0};
@@ -100,7 +104,8 @@ struct ServerState {
 };
 
 // One connection. Every member function runs on the connection's strand, so no two steps of
-// one session run at once. A handler runs synchronously inside onRead.
+// one session run at once. A handler runs synchronously inside onRead, or on the handler pool
+// when the server has one; the response then comes back to the strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<ServerState> state, std::uint64_t id)
@@ -135,6 +140,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         close_after_write_ = true;
         return;
+      case Phase::Handling:
       case Phase::Writing:
         close_after_write_ = true;
         return;
@@ -146,7 +152,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
  private:
-  enum class Phase { Idle, Reading, Writing, Closed };
+  enum class Phase { Idle, Reading, Handling, Writing, Closed };
 
   // Waits up to idle_timeout for the first bytes of the next request on a keep-alive
   // connection. The rest of the request then gets read_timeout.
@@ -227,10 +233,27 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handleRequest() {
     const auto started = SteadyClock::now();
-    Request request{parser_->release(), remote_address_, newRequestId()};
+    auto request =
+        std::make_shared<Request>(Request{parser_->release(), remote_address_, newRequestId()});
     parser_.reset();
+    if (state_->handler_pool == nullptr) {
+      finishRequest(*request, state_->router.dispatch(*request), started);
+      return;
+    }
 
-    Response response = state_->router.dispatch(request);
+    // The job holds the session, so the session outlives it; Server::stop() joins the pool
+    // after the I/O threads, so the router outlives it too.
+    phase_ = Phase::Handling;
+    asio::post(*state_->handler_pool, [self = shared_from_this(), request, started] {
+      Response response = self->state_->router.dispatch(*request);
+      asio::post(self->stream_.get_executor(),
+                 [self, request, started, response = std::move(response)]() mutable {
+                   self->finishRequest(*request, std::move(response), started);
+                 });
+    });
+  }
+
+  void finishRequest(const Request& request, Response response, SteadyClock::time_point started) {
     response.version(request.message.version());
     // RFC 9110 §9.3.2: a response to HEAD has no content, or a client that reuses the
     // connection would read it as the start of the next response.
@@ -371,6 +394,7 @@ struct Server::Impl {
   tcp::acceptor acceptor;
   asio::steady_timer accept_retry;
   std::vector<std::thread> threads;
+  std::optional<asio::thread_pool> handler_pool;
   std::atomic<std::uint16_t> port{0};
 
   // Serialises start() and stop(). stop() keeps it locked until the threads are joined.
@@ -501,6 +525,11 @@ void Server::start() {
     return;
   }
   impl_->listen();
+  const unsigned handler_threads = impl_->state->options.handler_threads;
+  if (handler_threads > 0) {
+    impl_->handler_pool.emplace(handler_threads);
+    impl_->state->handler_pool = &*impl_->handler_pool;
+  }
   impl_->work.emplace(impl_->io.get_executor());
   asio::post(impl_->acceptor.get_executor(), [impl = impl_.get()] { impl->doAccept(); });
 
@@ -509,8 +538,8 @@ void Server::start() {
     impl_->threads.emplace_back([impl = impl_.get()] { impl->runIoThread(); });
   }
   impl_->started = true;
-  spdlog::info("event=http_listening address={} port={} threads={}", impl_->state->options.address,
-               impl_->port.load(), count);
+  spdlog::info("event=http_listening address={} port={} threads={} handler_threads={}",
+               impl_->state->options.address, impl_->port.load(), count, handler_threads);
 }
 
 // NOTE: stop() joins the I/O threads, so calling it from a request handler deadlocks.
@@ -529,6 +558,11 @@ void Server::stop() {
       thread.join();
     }
     impl_->threads.clear();
+    // Handler jobs still running past shutdown_grace finish here. Their responses are not sent,
+    // because the I/O threads have stopped.
+    if (impl_->handler_pool) {
+      impl_->handler_pool->join();
+    }
     spdlog::info("event=http_stopped port={}", impl_->port.load());
   }
   impl_->stopped = true;

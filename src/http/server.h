@@ -17,6 +17,10 @@ struct ServerOptions {
   std::uint16_t port = 8080;
   // 0 means one thread per core.
   unsigned io_threads = 0;
+  // Threads of a separate pool that runs the request handlers. 0 runs each handler on the I/O
+  // thread that read the request. Handlers that block, on a database server for example, need
+  // this pool, so that slow handlers do not hold up reads and writes on other connections.
+  unsigned handler_threads = 0;
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
   // Time allowed to receive one whole request, and the idle time of a keep-alive connection.

@@ -21,6 +21,7 @@
 #include "core/scope.h"
 #include "core/user_code.h"
 #include "http/response.h"
+#include "limits/abuse_limits.h"
 #include "oauth/client_auth.h"
 #include "oauth/endpoints.h"
 #include "oauth/relay_token.h"
@@ -119,7 +120,7 @@ EndpointResult<std::string> parseSubject(const http::FormParams& form) {
 
 EndpointResult<Client> authenticateApprover(Services& services, const http::Request& request,
                                             const http::FormParams& form) {
-  auto authenticated = authenticateClient(services.store, request, form);
+  auto authenticated = authenticateClient(services, request, form);
   if (!authenticated) {
     return unexpected(authenticated.error());
   }
@@ -181,16 +182,36 @@ EndpointError undecidableCode() {
                                  "The user code is unknown, expired or already decided.")};
 }
 
+// Loads the authorization of the user code. Guessing limits (RFC 8628 §5.1) apply as on the
+// verification page, with the approving client in place of the browser session: a caller over
+// its failure budget is rejected before the lookup, and every miss counts.
 EndpointResult<Authorization> loadPendingAuthorization(Services& services,
                                                        const http::Request& request,
                                                        const DecisionRequest& decision_request,
                                                        TimePoint now) {
+  const auto counters = limits::userCodeFailureCounters(
+      services.config.limits, limits::sourceAddress(request, services.config.trust_forwarded_for),
+      "client:" + decision_request.approver.id);
+  auto wait = limits::exceededWait(services.store, counters, now);
+  if (!wait) {
+    return unexpected(storeFailure(request, "read_counter", wait.error()));
+  }
+  if (*wait) {
+    spdlog::warn("event=user_code_attempts_throttled client_id={} request_id={}",
+                 decision_request.approver.id, request.request_id);
+    return rateLimited(**wait);
+  }
+
   auto found = services.store.findByUserCode(hashSecret(decision_request.user_code));
   if (!found) {
     return unexpected(storeFailure(request, "find_by_user_code", found.error()));
   }
   if (!found->has_value() || (*found)->state != AuthorizationState::Pending ||
       (*found)->isExpired(now)) {
+    auto counted = limits::countFailure(services.store, counters, now);
+    if (!counted) {
+      return unexpected(storeFailure(request, "count_failure", counted.error()));
+    }
     return unexpected(undecidableCode());
   }
   return std::move(**found);

@@ -6,6 +6,9 @@
 #include <boost/algorithm/string/predicate.hpp>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "limits/abuse_limits.h"
 
 namespace devauth::oauth {
 namespace {
@@ -118,27 +121,51 @@ bool secretMatches(const Client& client, const std::optional<std::string>& secre
   return constantTimeEquals(hashSecret(*secret), *client.secret_hash);
 }
 
+// Counts a failed authentication against the client's and the address's budgets and logs it.
+// Only registered ids reach the log, so a client cannot write arbitrary text into it.
+EndpointError failAuthentication(Services& services, const http::Request& request,
+                                 const std::vector<limits::Counter>& counters,
+                                 const std::string& known_client_id, bool used_basic) {
+  spdlog::warn("event=client_authentication_failed client_id={} request_id={}",
+               known_client_id.empty() ? "-" : known_client_id, request.request_id);
+  auto counted = limits::countFailure(services.store, counters, services.clock.now());
+  if (!counted) {
+    return storeFailure(request, "count_failure", counted.error());
+  }
+  return invalidClient(used_basic);
+}
+
 }  // namespace
 
-EndpointResult<AuthenticatedClient> authenticateClient(Store& store, const http::Request& request,
+EndpointResult<AuthenticatedClient> authenticateClient(Services& services,
+                                                       const http::Request& request,
                                                        const http::FormParams& form) {
   auto presented = presentedCredentials(request, form);
   if (!presented) {
     return unexpected(presented.error());
   }
 
-  auto found = store.findClient(presented->client_id);
+  auto found = services.store.findClient(presented->client_id);
   if (!found) {
     return unexpected(storeFailure(request, "find_client", found.error()));
   }
-  if (!found->has_value()) {
-    return unexpected(invalidClient(presented->used_basic));
+  const std::string known_client_id = found->has_value() ? (*found)->id : std::string();
+  const auto counters = limits::clientAuthFailureCounters(
+      services.config.limits, known_client_id,
+      limits::sourceAddress(request, services.config.trust_forwarded_for));
+  auto wait = limits::exceededWait(services.store, counters, services.clock.now());
+  if (!wait) {
+    return unexpected(storeFailure(request, "read_counter", wait.error()));
   }
-  if (!secretMatches(**found, presented->secret)) {
-    // Only registered ids reach the log, so a client cannot write arbitrary text into it.
-    spdlog::warn("event=client_authentication_failed client_id={} request_id={}", (*found)->id,
-                 request.request_id);
-    return unexpected(invalidClient(presented->used_basic));
+  if (*wait) {
+    spdlog::warn("event=client_authentication_throttled client_id={} request_id={}",
+                 known_client_id.empty() ? "-" : known_client_id, request.request_id);
+    return rateLimited(**wait);
+  }
+
+  if (!found->has_value() || !secretMatches(**found, presented->secret)) {
+    return unexpected(
+        failAuthentication(services, request, counters, known_client_id, presented->used_basic));
   }
   return AuthenticatedClient{std::move(**found), presented->used_basic};
 }

@@ -11,6 +11,7 @@
 #include "http/form.h"
 #include "http/message.h"
 #include "oauth/endpoint_error.h"
+#include "server/services.h"
 #include "store/store.h"
 
 namespace devauth::oauth {
@@ -27,8 +28,14 @@ struct AuthenticatedClient {
 //   client sending a secret, a malformed Authorization header, or a body client_id that
 //   differs from the Basic one. When Basic was tried, basic_auth_failed is set (401 with
 //   WWW-Authenticate);
+// - rate_limited (429 temporarily_unavailable with Retry-After) while the failed
+//   authentications of the client or of the source address are over their budget
+//   (RFC 6749 §2.3.1 brute-force protection). The check runs before the secret is compared,
+//   so a right guess made while blocked is rejected as well;
 // - temporarily_unavailable or server_error when the store fails.
-EndpointResult<AuthenticatedClient> authenticateClient(Store& store, const http::Request& request,
+// Every failure counts against both budgets and is logged.
+EndpointResult<AuthenticatedClient> authenticateClient(Services& services,
+                                                       const http::Request& request,
                                                        const http::FormParams& form);
 
 }  // namespace devauth::oauth

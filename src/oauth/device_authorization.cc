@@ -9,6 +9,7 @@
 #include "core/scope.h"
 #include "core/user_code.h"
 #include "http/response.h"
+#include "limits/abuse_limits.h"
 #include "oauth/client_auth.h"
 #include "oauth/endpoints.h"
 #include "oauth/request_checks.h"
@@ -20,6 +21,9 @@ namespace {
 // collide mean the store is reporting conflicts for another reason.
 constexpr int kMaxInsertAttempts = 5;
 constexpr std::size_t kAuthorizationIdBytes = 16;
+// Retry-After sent when a client has too many live authorizations; some of them expire or
+// are decided within a minute on a busy client.
+constexpr seconds kLiveCapRetryAfter{60};
 
 struct DeviceRequest {
   Client client;
@@ -56,7 +60,7 @@ EndpointResult<DeviceRequest> validateDeviceRequest(Services& services,
   if (!form) {
     return unexpected(EndpointError{form.error()});
   }
-  auto authenticated = authenticateClient(services.store, request, *form);
+  auto authenticated = authenticateClient(services, request, *form);
   if (!authenticated) {
     return unexpected(authenticated.error());
   }
@@ -71,6 +75,40 @@ EndpointResult<DeviceRequest> validateDeviceRequest(Services& services,
     return unexpected(scope.error());
   }
   return DeviceRequest{std::move(client), std::move(*scope)};
+}
+
+// Flooding limits (RFC 6819 §4.4.1.11): requests per client and per source address, then the
+// cap on a client's live authorizations, which also bounds the live user codes that guessing
+// could hit (RFC 8628 §5.1).
+EndpointResult<void> checkFloodLimits(Services& services, const http::Request& request,
+                                      const Client& client) {
+  const TimePoint now = services.clock.now();
+  const AbuseLimits& limits = services.config.limits;
+  const auto counters = limits::deviceRequestCounters(
+      limits, client.id, limits::sourceAddress(request, services.config.trust_forwarded_for));
+  auto wait = limits::countRequest(services.store, counters, now);
+  if (!wait) {
+    return unexpected(storeFailure(request, "count_request", wait.error()));
+  }
+  if (*wait) {
+    spdlog::warn("event=device_requests_throttled client_id={} request_id={}", client.id,
+                 request.request_id);
+    return rateLimited(**wait);
+  }
+
+  if (limits.max_live_authorizations_per_client <= 0) {
+    return {};
+  }
+  auto live = services.store.countLiveAuthorizations(client.id, now);
+  if (!live) {
+    return unexpected(storeFailure(request, "count_live_authorizations", live.error()));
+  }
+  if (static_cast<std::int64_t>(*live) >= limits.max_live_authorizations_per_client) {
+    spdlog::warn("event=live_authorizations_capped client_id={} request_id={}", client.id,
+                 request.request_id);
+    return rateLimited(kLiveCapRetryAfter);
+  }
+  return {};
 }
 
 std::string generateAuthorizationId(RandomSource& random) {
@@ -139,6 +177,11 @@ http::Response handleDeviceAuthorization(Services& services, const http::Request
   auto device_request = validateDeviceRequest(services, request);
   if (!device_request) {
     return errorResponse(request, device_request.error());
+  }
+
+  auto allowed = checkFloodLimits(services, request, device_request->client);
+  if (!allowed) {
+    return errorResponse(request, allowed.error());
   }
 
   auto codes = createAuthorization(services, request, *device_request);

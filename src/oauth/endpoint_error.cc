@@ -9,7 +9,11 @@ namespace devauth::oauth {
 http::Response errorResponse(const http::Request& request, const EndpointError& error) {
   spdlog::debug("event=request_rejected endpoint={} error={} request_id={}", request.path(),
                 describe(error.error.code).wire_name, request.request_id);
-  return http::oauthErrorResponse(request, error.error, error.basic_auth_failed);
+  http::Response response = http::oauthErrorResponse(request, error.error, error.basic_auth_failed);
+  if (error.retry_after) {
+    response.set(http::beast_http::field::retry_after, std::to_string(error.retry_after->count()));
+  }
+  return response;
 }
 
 EndpointError storeFailure(const http::Request& request, std::string_view operation,

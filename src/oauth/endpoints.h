@@ -3,6 +3,8 @@
 // The OAuth endpoints. Each handler reads validate -> load -> decide -> respond and answers
 // errors in RFC 6749 §5.2 JSON.
 
+#include <string>
+
 #include "http/message.h"
 #include "server/services.h"
 
@@ -13,6 +15,15 @@ http::Response handleDeviceAuthorization(Services& services, const http::Request
 
 // POST /oauth/device/token with the device_code grant (RFC 8628 §3.4-3.5).
 http::Response handleToken(Services& services, const http::Request& request);
+
+// GET /.well-known/oauth-authorization-server: the authorization server metadata
+// (RFC 8414 §2-3, RFC 8628 §4).
+http::Response handleMetadata(Services& services, const http::Request& request);
+
+// The path of the metadata for the configured issuer (RFC 8414 §3.1): the well-known suffix is
+// inserted between the host and the issuer's path, so issuer https://h/t1 gives
+// /.well-known/oauth-authorization-server/t1.
+std::string metadataPath(const std::string& issuer);
 
 // POST /oauth/device/approve and /oauth/device/deny: the approval API for trusted backends.
 http::Response handleApprove(Services& services, const http::Request& request);

@@ -72,7 +72,7 @@ EndpointResult<TokenRequest> validateTokenRequest(Services& services,
     return fail(OAuthErrorCode::InvalidRequest, "Missing device_code.");
   }
 
-  auto authenticated = authenticateClient(services.store, request, *form);
+  auto authenticated = authenticateClient(services, request, *form);
   if (!authenticated) {
     return unexpected(authenticated.error());
   }

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <boost/url/parse.hpp>
-#include <boost/url/url.hpp>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -15,27 +15,38 @@
 #include "http/server.h"
 #include "server/routes.h"
 #include "server/services.h"
+#include "store/store_location.h"
 
 namespace devauth {
 namespace {
-
-// Removes the password from a URL-style store location, so that a future
-// `postgres://user:password@host/db` location never reaches the log.
-std::string redactStoreLocation(const std::string& location) {
-  auto url = boost::urls::parse_uri(location);
-  if (!url || !url->has_password()) {
-    return location;
-  }
-  boost::urls::url redacted(*url);
-  redacted.remove_password();
-  return std::string(redacted.buffer());
-}
 
 unsigned effectiveThreadCount(unsigned configured) {
   if (configured != 0) {
     return configured;
   }
   return std::max(1U, std::thread::hardware_concurrency());
+}
+
+bool isPostgresLocation(const std::string& location) {
+  auto url = boost::urls::parse_uri(location);
+  if (!url) {
+    return false;
+  }
+  // Schemes are case-insensitive (RFC 3986 §3.1).
+  std::string scheme(url->scheme());
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return scheme == "postgresql" || scheme == "postgres";
+}
+
+// The HTTP options for `config`. A PostgreSQL store answers over the network, so its handlers
+// block longer than SQLite's and run on a handler pool of two threads per core by default.
+http::ServerOptions serverOptions(const Config& config) {
+  http::ServerOptions options = config.http;
+  if (options.handler_threads == 0 && isPostgresLocation(config.store)) {
+    options.handler_threads = 2 * effectiveThreadCount(0);
+  }
+  return options;
 }
 
 }  // namespace
@@ -143,7 +154,7 @@ StoreResult<void> App::start() {
 
   impl_->services.emplace(Services{impl_->config, *impl_->store, impl_->clock, impl_->random});
   registerRoutes(impl_->router, *impl_->services);
-  impl_->server = std::make_unique<http::Server>(impl_->config.http, impl_->router);
+  impl_->server = std::make_unique<http::Server>(serverOptions(impl_->config), impl_->router);
   try {
     impl_->server->start();
   } catch (const std::exception& error) {

@@ -3,9 +3,11 @@
 // Settings of `devauth serve`. Defaults are the documented behaviour; flags override them.
 
 #include <string>
+#include <vector>
 
 #include "core/authorization.h"
 #include "http/server.h"
+#include "limits/abuse_limits.h"
 
 namespace devauth {
 
@@ -15,7 +17,7 @@ struct Config {
   // verification URI is `<issuer>/device`. Behind a TLS-terminating proxy set it to the https
   // URL people see.
   std::string issuer = "http://127.0.0.1:8080";
-  // The store location: a SQLite file path.
+  // The store location: a SQLite file path, sqlite:PATH or a postgresql:// URL.
   std::string store = "devauth.db";
 
   // RFC 8628 §3.2 expires_in: lifetime of the device and user codes.
@@ -32,6 +34,16 @@ struct Config {
 
   // Lifetime of a browser session on the verification pages.
   seconds session_ttl{1800};
+
+  // Rate limits against user-code guessing, flooding and client-secret guessing.
+  AbuseLimits limits;
+  // Whether the limits count the last X-Forwarded-For address instead of the peer address. Set
+  // it only behind a reverse proxy that appends the client's address to that header.
+  bool trust_forwarded_for = false;
+
+  // scopes_supported in the metadata (RFC 8414 §2). Empty: the union of the registered
+  // clients' allowed scopes.
+  std::vector<std::string> scopes_supported;
 };
 
 }  // namespace devauth

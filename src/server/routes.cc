@@ -17,6 +17,13 @@ void registerRoutes(http::Router& router, Services& services) {
   router.add(verb::post, "/oauth/device/token", bind(oauth::handleToken));
   router.add(verb::post, "/oauth/device/approve", bind(oauth::handleApprove));
   router.add(verb::post, "/oauth/device/deny", bind(oauth::handleDeny));
+  // RFC 8414 §3: the metadata at the well-known path of the issuer, and at the root path too
+  // when the issuer has a path, so both a proxy that strips the path and one that keeps it work.
+  router.add(verb::get, "/.well-known/oauth-authorization-server", bind(oauth::handleMetadata));
+  if (const std::string path = oauth::metadataPath(services.config.issuer);
+      path != "/.well-known/oauth-authorization-server") {
+    router.add(verb::get, path, bind(oauth::handleMetadata));
+  }
 
   router.add(verb::get, "/device", bind(web::handleDevicePage));
   router.add(verb::post, "/device", bind(web::handleCodeSubmit));

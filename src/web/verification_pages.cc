@@ -7,6 +7,7 @@
 #include "core/user_code.h"
 #include "http/form.h"
 #include "http/response.h"
+#include "web/code_attempt_limits.h"
 #include "web/pages.h"
 #include "web/session.h"
 
@@ -125,10 +126,19 @@ struct DecidableCode {
 
 // Looks up the code a person entered. Malformed, unknown, expired, approved and denied codes
 // all get the same page, so the page reveals nothing about which codes exist (RFC 8628 §5.1).
-// TODO: rate-limit failed attempts per session and per address (RFC 8628 §5.1).
+// A session or address over its failure budget gets the 429 page before any lookup, and every
+// well-formed code that finds nothing counts as a failure (web/code_attempt_limits.h).
 PageResult<DecidableCode> findDecidableCode(Services& services, const http::Request& request,
                                             const WebSession& session,
                                             const std::optional<std::string>& input) {
+  auto wait = codeAttemptWait(services, request, session);
+  if (!wait) {
+    return unexpected(storeFailurePage(request, wait.error()));
+  }
+  if (*wait) {
+    return unexpected(tooManyAttemptsPage(request, **wait));
+  }
+
   auto canonical = input ? normalizeUserCode(*input) : std::nullopt;
   if (!canonical) {
     return unexpected(codeRejectedPage(request, session));
@@ -143,6 +153,10 @@ PageResult<DecidableCode> findDecidableCode(Services& services, const http::Requ
   if (!authorization || authorization->state != AuthorizationState::Pending ||
       authorization->isExpired(services.clock.now())) {
     spdlog::debug("event=user_code_rejected request_id={}", request.request_id);
+    auto counted = countCodeFailure(services, request, session);
+    if (!counted) {
+      return unexpected(storeFailurePage(request, counted.error()));
+    }
     return unexpected(codeRejectedPage(request, session));
   }
   return DecidableCode{std::move(*canonical), std::move(*found.value())};

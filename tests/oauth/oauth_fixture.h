@@ -37,7 +37,7 @@ struct DeviceCodes {
 class OAuthFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<TestServer>();
+    server_ = std::make_unique<TestServer>([this](Config& config) { adjustConfig(config); });
     server_->addPublicClient("pub1", {"read", "write"});
     server_->addPublicClient("pub2", {"read"});
     server_->addConfidentialClient("conf1", kConfidentialSecret);
@@ -47,6 +47,9 @@ class OAuthFixture : public ::testing::Test {
     nodev.device_grant = false;
     insertClient(nodev);
   }
+
+  // Changes the server configuration before it starts; the default keeps it.
+  virtual void adjustConfig(Config& /*config*/) {}
 
   TestServer& server() { return *server_; }
   std::uint16_t port() const { return server_->port(); }

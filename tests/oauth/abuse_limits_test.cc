@@ -1,0 +1,161 @@
+// The abuse limits of the OAuth endpoints and the metadata document, over real HTTP. Each test
+// sets small limits, so the budgets run out in a few requests, and moves the manual clock to
+// the next window to show that a block ends.
+
+#include <gtest/gtest.h>
+
+#include "oauth_fixture.h"
+
+namespace devauth::testing {
+namespace {
+
+class OAuthAbuseLimitsTest : public OAuthFixture {
+ protected:
+  void adjustConfig(Config& config) override {
+    AbuseLimits& limits = config.limits;
+    limits.device_requests_per_address = {3, seconds(60)};
+    limits.device_requests_per_client = {0, seconds(60)};
+    limits.max_live_authorizations_per_client = 0;
+    limits.client_auth_failures_per_client = {3, seconds(60)};
+    limits.client_auth_failures_per_address = {5, seconds(60)};
+    limits.user_code_failures_per_address = {0, seconds(60)};
+    limits.user_code_failures_per_session = {3, seconds(60)};
+    limits.user_code_failures_total = {0, seconds(60)};
+  }
+
+  // Moves the clock to the start of the next minute, where every 60-second window restarts.
+  void nextWindow() {
+    const long long now = toUnixMillis(server().clock().now());
+    server().clock().set(fromUnixMillis(now - now % 60'000 + 60'000));
+  }
+
+  static void expectRateLimited(const HttpResult& result) {
+    expectOAuthError(result, 429, "temporarily_unavailable");
+    const std::string retry_after = result.header("Retry-After");
+    ASSERT_FALSE(retry_after.empty());
+    EXPECT_GE(std::stoi(retry_after), 1);
+    EXPECT_LE(std::stoi(retry_after), 60);
+  }
+
+  HttpResult approveCode(const std::string& user_code) {
+    return postForm(port(), kApprovePath, {{"user_code", user_code}, {"subject", "customer-1"}},
+                    {{"Authorization", basicAuthorization("bank", kApproverSecret)}});
+  }
+
+  HttpResult tokenWithSecret(const std::string& secret) {
+    return postForm(port(), kTokenPath,
+                    {{"grant_type", kDeviceCodeUrn}, {"device_code", "unknown-device-code"}},
+                    {{"Authorization", basicAuthorization("conf1", secret)}});
+  }
+};
+
+TEST_F(OAuthAbuseLimitsTest, BeginOverAddressBudgetIsRateLimited) {
+  nextWindow();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(begin({{"client_id", "pub1"}}).status, 200u);
+  }
+  // The budget is per address, so another client from the same address is blocked too.
+  expectRateLimited(begin({{"client_id", "pub2"}}));
+
+  nextWindow();
+  EXPECT_EQ(begin({{"client_id", "pub1"}}).status, 200u);
+}
+
+TEST_F(OAuthAbuseLimitsTest, WrongSecretsBlockEvenTheRightSecret) {
+  nextWindow();
+  for (int i = 0; i < 3; ++i) {
+    const HttpResult result = tokenWithSecret("wrong-secret");
+    expectOAuthError(result, 401, "invalid_client");
+    EXPECT_EQ(result.header("WWW-Authenticate").rfind("Basic realm=\"devauth\"", 0), 0u);
+  }
+  // RFC 6749 §2.3.1: once over budget the secret is not checked at all.
+  expectRateLimited(tokenWithSecret(kConfidentialSecret));
+
+  nextWindow();
+  expectOAuthError(tokenWithSecret(kConfidentialSecret), 400, "invalid_grant");
+}
+
+TEST_F(OAuthAbuseLimitsTest, UnknownClientsCountAgainstAddressBudget) {
+  nextWindow();
+  for (int i = 0; i < 5; ++i) {
+    expectOAuthError(begin({{"client_id", "nobody-" + std::to_string(i)}}), 400, "invalid_client");
+  }
+  expectRateLimited(begin({{"client_id", "conf1"}, {"client_secret", kConfidentialSecret}}));
+}
+
+TEST_F(OAuthAbuseLimitsTest, ApprovalApiWrongCodesAreRateLimited) {
+  nextWindow();
+  const DeviceCodes codes = beginFor("pub1");
+  for (int i = 0; i < 3; ++i) {
+    expectOAuthError(approveCode("BCDF-GHJK"), 400, "invalid_grant");
+  }
+  // The right code is blocked too while the budget is spent.
+  expectRateLimited(approveCode(codes.user_code));
+
+  nextWindow();
+  EXPECT_EQ(approveCode(codes.user_code).status, 200u);
+}
+
+TEST_F(OAuthAbuseLimitsTest, ApprovalSuccessDoesNotResetFailures) {
+  nextWindow();
+  const DeviceCodes first = beginFor("pub1");
+  const DeviceCodes second = beginFor("pub1");
+  expectOAuthError(approveCode("BCDF-GHJK"), 400, "invalid_grant");
+  expectOAuthError(approveCode("BCDF-GHJL"), 400, "invalid_grant");
+  EXPECT_EQ(approveCode(first.user_code).status, 200u);
+  expectOAuthError(approveCode("BCDF-GHJM"), 400, "invalid_grant");
+  expectRateLimited(approveCode(second.user_code));
+}
+
+class OAuthLiveCapTest : public OAuthFixture {
+ protected:
+  void adjustConfig(Config& config) override {
+    config.limits.max_live_authorizations_per_client = 2;
+  }
+};
+
+TEST_F(OAuthLiveCapTest, LiveAuthorizationsPerClientAreCapped) {
+  const DeviceCodes first = beginFor("pub1");
+  beginFor("pub1");
+  const HttpResult capped = begin({{"client_id", "pub1"}});
+  expectOAuthError(capped, 429, "temporarily_unavailable");
+  EXPECT_EQ(capped.header("Retry-After"), "60");
+  // Other clients have their own cap.
+  EXPECT_EQ(begin({{"client_id", "pub2"}}).status, 200u);
+
+  // A decided authorization is no longer live, so it frees a slot.
+  denyInStore(first.device_code);
+  EXPECT_EQ(begin({{"client_id", "pub1"}}).status, 200u);
+}
+
+class OAuthMetadataTest : public OAuthFixture {};
+
+TEST_F(OAuthMetadataTest, MetadataListsEndpointsGrantAndMethods) {
+  const HttpResult result = httpRequest(port(), "GET", "/.well-known/oauth-authorization-server");
+  ASSERT_EQ(result.status, 200u) << result.body;
+  EXPECT_EQ(result.header("Content-Type").rfind("application/json", 0), 0u);
+  const boost::json::object body = jsonObject(result);
+  const std::string issuer = server().config().issuer;
+  EXPECT_EQ(stringField(body, "issuer"), issuer);
+  EXPECT_EQ(stringField(body, "token_endpoint"), issuer + "/oauth/device/token");
+  EXPECT_EQ(stringField(body, "device_authorization_endpoint"), issuer + "/oauth/device/begin");
+  EXPECT_EQ(stringField(body, "devauth_approval_endpoint"), issuer + "/oauth/device/approve");
+  EXPECT_EQ(stringField(body, "devauth_denial_endpoint"), issuer + "/oauth/device/deny");
+  EXPECT_EQ(boost::json::serialize(body.at("grant_types_supported")),
+            "[\"urn:ietf:params:oauth:grant-type:device_code\"]");
+  EXPECT_EQ(boost::json::serialize(body.at("token_endpoint_auth_methods_supported")),
+            "[\"none\",\"client_secret_basic\",\"client_secret_post\"]");
+  // The union of the registered clients' scopes, sorted.
+  EXPECT_EQ(boost::json::serialize(body.at("scopes_supported")), "[\"read\",\"write\"]");
+  // No authorization endpoint, so no response types (RFC 8414 §3.2 omits empty arrays).
+  EXPECT_FALSE(body.contains("response_types_supported"));
+}
+
+TEST_F(OAuthMetadataTest, MetadataIsGetOnly) {
+  const HttpResult result = postForm(port(), "/.well-known/oauth-authorization-server", {});
+  EXPECT_EQ(result.status, 405u);
+  EXPECT_EQ(result.header("Allow"), "GET");
+}
+
+}  // namespace
+}  // namespace devauth::testing
