@@ -210,9 +210,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handleReadError(beast::error_code error) {
     if (error == beast_http::error::header_limit) {
-      rejectRequest(431, "Request Header Fields Too Large\n");
+      rejectRequest(431, "Request Header Fields Too Large\n", parsedPath());
     } else if (error == beast_http::error::body_limit) {
-      rejectRequest(413, "Content Too Large\n");
+      rejectRequest(413, "Content Too Large\n", parsedPath());
     } else if (error == beast_http::error::buffer_overflow) {
       // A chunk header or trailer line longer than the read buffer.
       rejectRequest(400, "Bad Request\n");
@@ -275,13 +275,30 @@ class Session : public std::enable_shared_from_this<Session> {
     writeResponse(std::move(response), /*drain_after=*/false);
   }
 
+  // The path of the request being read, or empty before its request line was parsed.
+  std::string parsedPath() const {
+    if (!parser_) {
+      return {};
+    }
+    const std::string_view target = parser_->get().target();
+    return std::string(target.substr(0, target.find('?')));
+  }
+
   // Sends an error response for a request that could not be parsed, then closes the connection.
-  void rejectRequest(unsigned status, std::string_view text) {
+  // Under /oauth/ the response is an RFC 6749 §5.2 invalid_request with `status`, elsewhere
+  // `text` as plain text.
+  void rejectRequest(unsigned status, std::string_view text, std::string_view path = {}) {
     Request request;
     request.message.version(11);
     request.remote_address = remote_address_;
     request.request_id = newRequestId();
     Response response = textResponse(request, status, text);
+    if (path.starts_with("/oauth/")) {
+      std::string description(text.substr(0, text.find('\n')));
+      response =
+          oauthErrorResponse(request, makeError(OAuthErrorCode::InvalidRequest, description + "."));
+      response.result(status);
+    }
     response.keep_alive(false);
     spdlog::debug("event=request_rejected request_id={} status={}", request.request_id, status);
     writeResponse(std::move(response), /*drain_after=*/true);
