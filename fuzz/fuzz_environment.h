@@ -5,9 +5,11 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <span>
 #include <string>
 #include <system_error>
@@ -34,17 +36,18 @@ class FixedClock final : public Clock {
   TimePoint now() const override { return fromUnixMillis(1'800'000'000'000); }
 };
 
-// A counter, so that runs are reproducible from their input alone.
-class CounterRandom final : public RandomSource {
+// A fixed-seed generator, so that runs are reproducible from their input alone. Its period is
+// long enough that session ids and codes never repeat within a run.
+class SeededRandom final : public RandomSource {
  public:
   void fill(std::span<std::uint8_t> out) override {
     for (auto& byte : out) {
-      byte = static_cast<std::uint8_t>(counter_++ * 131 + 7);
+      byte = static_cast<std::uint8_t>(engine_());
     }
   }
 
  private:
-  std::uint64_t counter_ = 0;
+  std::mt19937_64 engine_{8628};
 };
 
 class Environment {
@@ -72,9 +75,16 @@ class Environment {
 
     auto opened = openStore(config_.store);
     if (!opened) {
+      std::fprintf(stderr, "fuzz: opening the store failed: %s\n", opened.error().message.c_str());
       std::abort();
     }
     store_ = std::move(*opened);
+    auto migrated = store_->migrate();
+    if (!migrated) {
+      std::fprintf(stderr, "fuzz: migrating the store failed: %s\n",
+                   migrated.error().message.c_str());
+      std::abort();
+    }
     addClient(kPublicClientId, ClientType::Public, "", false);
     addClient(kConfidentialClientId, ClientType::Confidential, kConfidentialSecret, false);
     addClient(kApproverClientId, ClientType::Confidential, kApproverSecret, true);
@@ -96,7 +106,10 @@ class Environment {
     client.default_scopes = {"read"};
     client.may_approve = may_approve;
     client.created_at = clock_.now();
-    if (!store_->insertClient(client)) {
+    auto inserted = store_->insertClient(client);
+    if (!inserted) {
+      std::fprintf(stderr, "fuzz: inserting client %s failed: %s\n", id.c_str(),
+                   inserted.error().message.c_str());
       std::abort();
     }
   }
@@ -104,7 +117,7 @@ class Environment {
   std::filesystem::path directory_;
   Config config_;
   FixedClock clock_;
-  CounterRandom random_;
+  SeededRandom random_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Services> services_;
   http::Router router_;

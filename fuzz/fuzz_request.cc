@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -52,6 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto response = devauth::fuzzing::Environment::instance().router().dispatch(request);
   if (response.result_int() >= 500) {
+    std::fprintf(stderr, "fuzz: server error %u: %s\n", response.result_int(),
+                 response.body().c_str());
     std::abort();
   }
   return 0;

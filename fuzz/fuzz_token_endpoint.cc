@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -48,6 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const auto response = devauth::fuzzing::Environment::instance().router().dispatch(request);
   if (response.result_int() >= 500) {
+    std::fprintf(stderr, "fuzz: server error %u: %s\n", response.result_int(),
+                 response.body().c_str());
     std::abort();
   }
   return 0;
