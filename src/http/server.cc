@@ -40,7 +40,7 @@ using RequestParser = beast_http::request_parser<beast_http::string_body>;
 // most this long and this many bytes, before it closes. Closing with unread data makes the
 // kernel send a TCP reset, and the client may then lose the error response.
 constexpr std::chrono::seconds kDrainTimeout{2};
-constexpr std::size_t kMaxDrainBytes = 1024 * 1024;
+constexpr std::size_t kMaxDrainBytes = std::size_t{1024} * 1024;
 constexpr std::size_t kReadChunkBytes = 4096;
 // Delay before accepting again after a failed accept (for example EMFILE), so that a
 // persistent failure does not spin a thread.
