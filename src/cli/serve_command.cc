@@ -215,8 +215,9 @@ void addLimitOptions(CLI::App& serve, ServeOptions& options) {
   serve.add_flag("--trust-forwarded-for", options.trust_forwarded_for,
                  "Count limits by the last X-Forwarded-For address; only behind a reverse proxy "
                  "that appends it");
-  serve.add_option("--scopes-supported", options.scopes_supported,
-                   "Scopes listed in the metadata (default: every registered client's scopes)")
+  serve
+      .add_option("--scopes-supported", options.scopes_supported,
+                  "Scopes listed in the metadata (default: every registered client's scopes)")
       ->delimiter(' ');
 }
 
