@@ -21,8 +21,8 @@ struct ServerOptions {
   // thread that read the request. Handlers that block, on a database server for example, need
   // this pool, so that slow handlers do not hold up reads and writes on other connections.
   unsigned handler_threads = 0;
-  std::size_t max_header_bytes = 8 * 1024;
-  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = std::size_t{8} * 1024;
+  std::size_t max_body_bytes = std::size_t{64} * 1024;
   // Time allowed to receive one whole request, and the idle time of a keep-alive connection.
   std::chrono::seconds read_timeout{15};
   std::chrono::seconds idle_timeout{60};
