@@ -1,0 +1,561 @@
+// Black-box conformance checks against the real `devauth serve` binary over HTTP. Each test
+// names the behaviour; the comment above it gives the requirement ID of docs/conformance.md.
+//
+// The server runs with the short profile (interval 2 s, codes valid 10 s) so that timing
+// checks stay short, and with the abuse limits turned off; LimitsConformanceTest starts a
+// second server with small limits.
+
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "e2e/child_process.h"
+#include "support/http_client.h"
+
+namespace devauth::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kBinary = DEVAUTH_BINARY;
+const std::string kUrn = "urn:ietf:params:oauth:grant-type:device_code";
+const std::string kPassword = "correct horse battery staple";
+constexpr auto kCommandTimeout = 20s;
+
+std::uint16_t pickFreePort() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+boost::json::object jsonObject(const HttpResult& result) {
+  boost::system::error_code error;
+  auto value = boost::json::parse(result.body, error);
+  if (error || !value.is_object()) {
+    ADD_FAILURE() << "not a JSON object: " << result.body;
+    return {};
+  }
+  return value.get_object();
+}
+
+std::string stringField(const HttpResult& result, const char* name) {
+  const auto body = jsonObject(result);
+  const auto* value = body.if_contains(name);
+  return value && value->is_string() ? std::string(value->get_string()) : std::string();
+}
+
+// RFC 6749 §5.2: status, JSON, no-store, the error code, and the allowed description
+// characters (%x20-21 / %x23-5B / %x5D-7E).
+void expectError(const HttpResult& result, unsigned status, const std::string& error) {
+  EXPECT_EQ(result.status, status) << result.body;
+  EXPECT_EQ(result.header("Content-Type").rfind("application/json", 0), 0u);
+  EXPECT_EQ(result.header("Cache-Control"), "no-store");
+  EXPECT_EQ(stringField(result, "error"), error) << result.body;
+  for (char c : stringField(result, "error_description")) {
+    EXPECT_TRUE(c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') << result.body;
+  }
+}
+
+// A running `devauth serve` with the fixture clients pub1, pub2, conf1, nodev and bank (an
+// approver), and the user u1, all created with the CLI.
+class DevauthServer {
+ public:
+  explicit DevauthServer(std::vector<std::string> extra_flags) {
+    directory_ = std::filesystem::temp_directory_path() /
+                 ("devauth-conformance-" + std::to_string(::getpid()) + "-" +
+                  std::to_string(pickFreePort()));
+    std::filesystem::create_directories(directory_);
+    store_ = (directory_ / "devauth.db").string();
+    run({"client", "add", "pub1", "--name", "Public One", "--scopes", "read write",
+         "--default-scopes", "read"});
+    run({"client", "add", "pub2", "--scopes", "read"});
+    conf1_secret_ = run({"client", "add", "conf1", "--confidential", "--scopes", "read"});
+    bank_secret_ =
+        run({"client", "add", "bank", "--confidential", "--may-approve", "--scopes", "read"});
+    run({"client", "add", "nodev", "--no-device-grant", "--scopes", "read"});
+    run({"user", "add", "u1"}, kPassword + "\n");
+
+    for (int attempt = 0; attempt < 3 && !healthy_; ++attempt) {
+      port_ = pickFreePort();
+      std::vector<std::string> arguments{
+          kBinary, "serve",        "--port", std::to_string(port_), "--store", store_, "--interval",
+          "2",     "--expires-in", "10",     "--threads",           "2"};
+      arguments.insert(arguments.end(), extra_flags.begin(), extra_flags.end());
+      process_ = std::make_unique<ChildProcess>(arguments);
+      healthy_ = waitForHealthy();
+    }
+  }
+  ~DevauthServer() {
+    process_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(directory_, ignored);
+  }
+
+  bool healthy() const { return healthy_; }
+  std::uint16_t port() const { return port_; }
+  const std::string& conf1Secret() const { return conf1_secret_; }
+  const std::string& bankSecret() const { return bank_secret_; }
+  std::string log() const { return process_->stderrText(); }
+
+ private:
+  // Runs a CLI command to completion and returns its stdout without the final newline.
+  std::string run(std::vector<std::string> arguments, const std::string& input = {}) {
+    arguments.insert(arguments.begin(), kBinary);
+    arguments.insert(arguments.end(), {"--store", store_});
+    ChildProcess child(arguments);
+    child.writeStdin(input);
+    EXPECT_EQ(child.waitForExit(kCommandTimeout), 0) << child.stderrText();
+    std::string output = child.stdoutText();
+    while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) {
+      output.pop_back();
+    }
+    return output;
+  }
+
+  bool waitForHealthy() {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (process_->waitForExit(0ms)) {
+        return false;
+      }
+      try {
+        if (httpRequest(port_, "GET", "/healthz").status == 200) {
+          return true;
+        }
+      } catch (const boost::system::system_error&) {
+        // Not listening yet.
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  std::filesystem::path directory_;
+  std::string store_;
+  std::string conf1_secret_;
+  std::string bank_secret_;
+  std::uint16_t port_ = 0;
+  bool healthy_ = false;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+struct Codes {
+  std::string device_code;
+  std::string user_code;
+};
+
+class ConformanceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new DevauthServer(
+        {"--client-auth-failures-per-address", "0", "--client-auth-failures-per-client", "0",
+         "--device-requests-per-address", "0", "--device-requests-per-client", "0",
+         "--user-code-failures-per-address", "0", "--user-code-failures-per-session", "0",
+         "--user-code-failures-total", "0"});
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(server_->healthy()) << server_->log(); }
+
+  std::uint16_t port() const { return server_->port(); }
+
+  HttpResult post(const std::string& target, const Fields& fields, const Fields& headers = {}) {
+    return postForm(port(), target, fields, headers);
+  }
+  HttpResult begin(const Fields& fields, const Fields& headers = {}) {
+    return post("/oauth/device/begin", fields, headers);
+  }
+  HttpResult token(const Fields& fields, const Fields& headers = {}) {
+    return post("/oauth/device/token", fields, headers);
+  }
+  HttpResult poll(const Codes& codes, const std::string& client_id = "pub1") {
+    return token(
+        {{"grant_type", kUrn}, {"device_code", codes.device_code}, {"client_id", client_id}});
+  }
+  Codes beginFor(const std::string& client_id) {
+    const HttpResult result = begin({{"client_id", client_id}});
+    EXPECT_EQ(result.status, 200u) << result.body;
+    return Codes{stringField(result, "device_code"), stringField(result, "user_code")};
+  }
+  HttpResult decide(const std::string& path, const std::string& user_code) {
+    return post(path, {{"user_code", user_code}, {"subject", "customer-1"}},
+                {{"Authorization", basicAuthorization("bank", server_->bankSecret())}});
+  }
+  void approve(const Codes& codes) {
+    ASSERT_EQ(decide("/oauth/device/approve", codes.user_code).status, 200u);
+  }
+
+  static DevauthServer* server_;
+};
+
+DevauthServer* ConformanceTest::server_ = nullptr;
+
+// DA-1, DA-2, DA-3, DA-15, DA-16, DA-17, DA-18
+TEST_F(ConformanceTest, DeviceAuthorizationReturnsCodesAndUris) {
+  const HttpResult result = begin({{"client_id", "pub1"}, {"scope", "read"}});
+  ASSERT_EQ(result.status, 200u) << result.body;
+  EXPECT_EQ(result.header("Cache-Control"), "no-store");
+  EXPECT_EQ(result.header("Pragma"), "no-cache");
+  const auto body = jsonObject(result);
+  EXPECT_TRUE(body.at("device_code").is_string());
+  EXPECT_TRUE(body.at("user_code").is_string());
+  EXPECT_EQ(body.at("expires_in").as_int64(), 10);
+  EXPECT_EQ(body.at("interval").as_int64(), 2);
+  const std::string uri(body.at("verification_uri").as_string());
+  EXPECT_EQ(uri, "http://127.0.0.1:" + std::to_string(port()) + "/device");
+  EXPECT_EQ(std::string(body.at("verification_uri_complete").as_string()),
+            uri + "?user_code=" + std::string(body.at("user_code").as_string()));
+}
+
+// DA-5, DA-6, TK-12
+TEST_F(ConformanceTest, ConfidentialClientMustAuthenticate) {
+  EXPECT_EQ(begin({{"scope", "read"}},
+                  {{"Authorization", basicAuthorization("conf1", server_->conf1Secret())}})
+                .status,
+            200u);
+  // Without an Authorization header the answer is 400; 401 only when Basic was tried.
+  expectError(begin({{"client_id", "conf1"}}), 400, "invalid_client");
+  const HttpResult wrong =
+      begin({}, {{"Authorization", basicAuthorization("conf1", "wrong-secret")}});
+  expectError(wrong, 401, "invalid_client");
+  EXPECT_EQ(wrong.header("WWW-Authenticate").rfind("Basic realm=", 0), 0u);
+  expectError(begin({{"client_id", "unknown"}}), 400, "invalid_client");
+}
+
+// DA-7, TK-19
+TEST_F(ConformanceTest, TwoAuthenticationMethodsAreInvalidRequest) {
+  expectError(begin({{"client_id", "conf1"}, {"client_secret", server_->conf1Secret()}},
+                    {{"Authorization", basicAuthorization("conf1", server_->conf1Secret())}}),
+              400, "invalid_request");
+}
+
+// DA-8, TK-16
+TEST_F(ConformanceTest, RepeatedParametersAreInvalidRequest) {
+  expectError(begin({{"client_id", "pub1"}, {"client_id", "pub1"}}), 400, "invalid_request");
+  expectError(token({{"grant_type", kUrn},
+                     {"grant_type", kUrn},
+                     {"device_code", "x"},
+                     {"client_id", "pub1"}}),
+              400, "invalid_request");
+}
+
+// DA-9, DA-10, DA-11, TK-17, TK-18
+TEST_F(ConformanceTest, EmptyIsAbsentAndUnknownIsIgnored) {
+  EXPECT_EQ(begin({{"client_id", "pub1"}, {"scope", ""}, {"foo", "bar"}}).status, 200u);
+  expectError(begin({{"client_id", "pub1"}, {"scope", "nonexistent"}}), 400, "invalid_scope");
+  expectError(token({{"grant_type", kUrn}, {"device_code", ""}, {"client_id", "pub1"}}), 400,
+              "invalid_request");
+}
+
+// DA-12, TK-15
+TEST_F(ConformanceTest, ClientWithoutDeviceGrantIsUnauthorized) {
+  expectError(begin({{"client_id", "nodev"}}), 400, "unauthorized_client");
+  expectError(token({{"grant_type", kUrn}, {"device_code", "x"}, {"client_id", "nodev"}}), 400,
+              "unauthorized_client");
+}
+
+// DA-13, DA-14
+TEST_F(ConformanceTest, CodesAreDistinctAndWellFormed) {
+  const std::regex user_code_format("^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$");
+  std::set<std::string> device_codes;
+  std::set<std::string> user_codes;
+  for (int i = 0; i < 200; ++i) {
+    const Codes codes = beginFor("pub2");
+    EXPECT_GE(codes.device_code.size(), 43u);
+    EXPECT_TRUE(std::regex_match(codes.user_code, user_code_format)) << codes.user_code;
+    device_codes.insert(codes.device_code);
+    user_codes.insert(codes.user_code);
+  }
+  EXPECT_EQ(device_codes.size(), 200u);
+  EXPECT_EQ(user_codes.size(), 200u);
+}
+
+// DA-20, TK-20
+TEST_F(ConformanceTest, OnlyFormPostsAreAccepted) {
+  const HttpResult get = httpRequest(port(), "GET", "/oauth/device/begin?client_id=pub1");
+  EXPECT_EQ(get.status, 405u);
+  EXPECT_EQ(get.header("Allow"), "POST");
+  expectError(httpRequest(port(), "POST", "/oauth/device/begin", "{\"client_id\":\"pub1\"}",
+                          {{"Content-Type", "application/json"}}),
+              400, "invalid_request");
+  EXPECT_EQ(httpRequest(port(), "POST", "/oauth/device/begin", "client_id=pub1",
+                        {{"Content-Type", "application/x-www-form-urlencoded; charset=UTF-8"}})
+                .status,
+            200u);
+  EXPECT_EQ(httpRequest(port(), "GET", "/oauth/device/token").status, 405u);
+}
+
+// DA-21
+TEST_F(ConformanceTest, CredentialsInUrlAreRejected) {
+  expectError(
+      post("/oauth/device/begin?client_secret=" + server_->conf1Secret(), {{"client_id", "conf1"}}),
+      400, "invalid_request");
+}
+
+// TK-1, TK-2, TK-9, TK-23
+TEST_F(ConformanceTest, ApprovedCodeIsRedeemedOnce) {
+  const Codes codes = beginFor("pub1");
+  approve(codes);
+  const HttpResult issued = poll(codes);
+  ASSERT_EQ(issued.status, 200u) << issued.body;
+  EXPECT_EQ(issued.header("Cache-Control"), "no-store");
+  EXPECT_EQ(issued.header("Pragma"), "no-cache");
+  const auto body = jsonObject(issued);
+  EXPECT_FALSE(std::string(body.at("access_token").as_string()).empty());
+  EXPECT_EQ(std::string(body.at("token_type").as_string()), "Bearer");
+  EXPECT_TRUE(body.at("expires_in").is_int64());
+  expectError(poll(codes), 400, "invalid_grant");
+}
+
+// TK-3, TK-4, TK-7, D-1
+TEST_F(ConformanceTest, PollingFasterThanIntervalGetsSlowDown) {
+  const Codes codes = beginFor("pub1");
+  expectError(poll(codes), 400, "authorization_pending");
+  std::this_thread::sleep_for(500ms);
+  expectError(poll(codes), 400, "slow_down");
+  // slow_down added 5 s: the interval is now 7 s, counted from the last accepted poll.
+  std::this_thread::sleep_for(7100ms);
+  expectError(poll(codes), 400, "authorization_pending");
+}
+
+// TK-5, D-6, UV-10
+TEST_F(ConformanceTest, DeniedCodeAnswersAccessDenied) {
+  const Codes codes = beginFor("pub1");
+  ASSERT_EQ(decide("/oauth/device/deny", codes.user_code).status, 200u);
+  expectError(poll(codes), 400, "access_denied");
+  expectError(decide("/oauth/device/approve", codes.user_code), 400, "invalid_grant");
+  std::this_thread::sleep_for(2500ms);
+  expectError(poll(codes), 400, "access_denied");
+}
+
+// TK-6, D-7, UV-9, SEC-4
+TEST_F(ConformanceTest, ExpiredCodeAnswersExpiredToken) {
+  const Codes approved = beginFor("pub1");
+  const Codes pending = beginFor("pub1");
+  approve(approved);
+  std::this_thread::sleep_for(11s);
+  expectError(poll(approved), 400, "expired_token");
+  expectError(poll(pending), 400, "expired_token");
+  expectError(decide("/oauth/device/approve", pending.user_code), 400, "invalid_grant");
+}
+
+// TK-8, TK-10
+TEST_F(ConformanceTest, ForeignAndUnknownCodesAreInvalidGrant) {
+  const Codes codes = beginFor("pub1");
+  const HttpResult foreign = poll(codes, "pub2");
+  const HttpResult unknown =
+      token({{"grant_type", kUrn}, {"device_code", "garbage"}, {"client_id", "pub2"}});
+  expectError(foreign, 400, "invalid_grant");
+  expectError(unknown, 400, "invalid_grant");
+  EXPECT_EQ(foreign.body, unknown.body);
+}
+
+// TK-11, TK-14
+TEST_F(ConformanceTest, MalformedTokenRequestsAreRejected) {
+  expectError(token({{"grant_type", kUrn}, {"device_code", "x"}}), 400, "invalid_request");
+  expectError(
+      token({{"grant_type", "urn:example:nope"}, {"device_code", "x"}, {"client_id", "pub1"}}), 400,
+      "unsupported_grant_type");
+  expectError(token({{"device_code", "x"}, {"client_id", "pub1"}}), 400, "invalid_request");
+  expectError(token({{"grant_type", "URN:IETF:params:oauth:grant-type:device_code"},
+                     {"device_code", "x"},
+                     {"client_id", "pub1"}}),
+              400, "unsupported_grant_type");
+}
+
+// TK-13
+TEST_F(ConformanceTest, BasicAndPostSecretsBothWork) {
+  expectError(token({{"grant_type", kUrn}, {"device_code", "x"}},
+                    {{"Authorization", basicAuthorization("conf1", server_->conf1Secret())}}),
+              400, "invalid_grant");
+  expectError(token({{"grant_type", kUrn},
+                     {"device_code", "x"},
+                     {"client_id", "conf1"},
+                     {"client_secret", server_->conf1Secret()}}),
+              400, "invalid_grant");
+}
+
+// SEC-16, TK-22
+TEST_F(ConformanceTest, HugeDeviceCodeIsRejectedQuickly) {
+  expectError(
+      token(
+          {{"grant_type", kUrn}, {"device_code", std::string(60'000, 'A')}, {"client_id", "pub1"}}),
+      400, "invalid_grant");
+}
+
+// MD-1 to MD-6, MD-8, MD-9
+TEST_F(ConformanceTest, MetadataDescribesTheDeviceFlow) {
+  const HttpResult result = httpRequest(port(), "GET", "/.well-known/oauth-authorization-server");
+  ASSERT_EQ(result.status, 200u);
+  const auto body = jsonObject(result);
+  const std::string issuer = "http://127.0.0.1:" + std::to_string(port());
+  EXPECT_EQ(std::string(body.at("issuer").as_string()), issuer);
+  EXPECT_EQ(std::string(body.at("token_endpoint").as_string()), issuer + "/oauth/device/token");
+  const std::string endpoint(body.at("device_authorization_endpoint").as_string());
+  EXPECT_EQ(endpoint, issuer + "/oauth/device/begin");
+  EXPECT_EQ(boost::json::serialize(body.at("grant_types_supported")), "[\"" + kUrn + "\"]");
+  EXPECT_EQ(boost::json::serialize(body.at("token_endpoint_auth_methods_supported")),
+            "[\"none\",\"client_secret_basic\",\"client_secret_post\"]");
+  EXPECT_EQ(boost::json::serialize(body.at("scopes_supported")), "[\"read\",\"write\"]");
+  EXPECT_FALSE(body.contains("response_types_supported"));
+}
+
+// The verification page flow as a person on a phone drives it.
+class PageFlow {
+ public:
+  explicit PageFlow(std::uint16_t port) : port_(port) {}
+
+  HttpResult get(const std::string& target) { return remember(httpRequest(port_, "GET", target)); }
+  HttpResult submit(const std::string& target, Fields fields) {
+    fields.emplace_back("csrf_token", csrf_);
+    return remember(postForm(port_, target, fields, {{"Cookie", "devauth_session=" + cookie_}}));
+  }
+
+ private:
+  HttpResult remember(HttpResult result) {
+    std::smatch match;
+    const std::string set_cookie = result.header("Set-Cookie");
+    if (std::regex_search(set_cookie, match, std::regex("devauth_session=([^;]+)"))) {
+      cookie_ = match[1].str();
+    }
+    if (std::regex_search(result.body, match,
+                          std::regex("name=\"csrf_token\" value=\"([^\"]+)\""))) {
+      csrf_ = match[1].str();
+    }
+    return result;
+  }
+
+  std::uint16_t port_;
+  std::string cookie_;
+  std::string csrf_;
+};
+
+// UV-1, UV-3, UV-4, UV-6, UV-7, UV-8, UV-12, UV-13, UV-14, UV-16
+TEST_F(ConformanceTest, VerificationPageApprovesAfterSignIn) {
+  const Codes codes = beginFor("pub1");
+  PageFlow phone(port());
+  const HttpResult page = phone.get("/device?user_code=" + codes.user_code);
+  ASSERT_EQ(page.status, 200u);
+  EXPECT_NE(page.body.find(codes.user_code), std::string::npos);
+  EXPECT_NE(page.header("Content-Security-Policy").find("frame-ancestors 'none'"),
+            std::string::npos);
+  EXPECT_EQ(page.header("X-Frame-Options"), "DENY");
+  // A link alone approves nothing.
+  expectError(poll(codes), 400, "authorization_pending");
+
+  std::string lower = codes.user_code;
+  for (char& c : lower) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  ASSERT_EQ(phone.submit("/device", {{"user_code", " " + lower + " "}}).status, 200u);
+  const HttpResult consent =
+      phone.submit("/device/login",
+                   {{"username", "u1"}, {"password", kPassword}, {"user_code", codes.user_code}});
+  ASSERT_EQ(consent.status, 200u) << consent.body;
+  EXPECT_NE(consent.body.find("Public One"), std::string::npos);
+  EXPECT_NE(consent.body.find("Deny"), std::string::npos);
+  EXPECT_EQ(consent.body.find(codes.device_code), std::string::npos);
+
+  const HttpResult forged = postForm(port(), "/device/decision",
+                                     {{"decision", "approve"}, {"user_code", codes.user_code}});
+  EXPECT_EQ(forged.status, 403u);
+  const HttpResult done =
+      phone.submit("/device/decision", {{"decision", "approve"}, {"user_code", codes.user_code}});
+  ASSERT_EQ(done.status, 200u);
+  EXPECT_NE(done.body.find("return to your device"), std::string::npos);
+  std::this_thread::sleep_for(2100ms);
+  EXPECT_EQ(poll(codes).status, 200u);
+}
+
+// UV-11, UV-15
+TEST_F(ConformanceTest, UnusableCodesGetOneAnswer) {
+  const Codes denied = beginFor("pub1");
+  ASSERT_EQ(decide("/oauth/device/deny", denied.user_code).status, 200u);
+  PageFlow phone(port());
+  const HttpResult page = phone.get("/device?user_code=%3Cscript%3Ex%3C%2Fscript%3E");
+  EXPECT_EQ(page.body.find("<script>x"), std::string::npos);
+  const HttpResult unknown = phone.submit("/device", {{"user_code", "BCDF-GHJK"}});
+  const HttpResult used = phone.submit("/device", {{"user_code", denied.user_code}});
+  EXPECT_EQ(unknown.status, 400u);
+  EXPECT_EQ(used.status, unknown.status);
+  EXPECT_EQ(used.body, unknown.body);
+}
+
+// SEC-15
+TEST_F(ConformanceTest, LogNeverContainsCodesOrTokens) {
+  const Codes codes = beginFor("pub1");
+  approve(codes);
+  const std::string access_token = stringField(poll(codes), "access_token");
+  ASSERT_FALSE(access_token.empty());
+  const std::string log = server_->log();
+  EXPECT_EQ(log.find(codes.device_code), std::string::npos);
+  EXPECT_EQ(log.find(codes.user_code), std::string::npos);
+  EXPECT_EQ(log.find(access_token), std::string::npos);
+  EXPECT_EQ(log.find(server_->conf1Secret()), std::string::npos);
+}
+
+// A second server with small limits, for the abuse checks.
+class LimitsConformanceTest : public ConformanceTest {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new DevauthServer(
+        {"--device-requests-per-client", "20", "--device-requests-per-address", "0",
+         "--client-auth-failures-per-client", "5", "--client-auth-failures-per-address", "50",
+         "--user-code-failures-per-address", "8", "--user-code-failures-per-session", "8"});
+  }
+};
+
+// DA-19
+TEST_F(LimitsConformanceTest, BurstOfDeviceRequestsIsRateLimited) {
+  int limited = 0;
+  for (int i = 0; i < 60; ++i) {
+    const HttpResult result = begin({{"client_id", "pub2"}});
+    if (result.status == 429) {
+      ++limited;
+      expectError(result, 429, "temporarily_unavailable");
+      EXPECT_FALSE(result.header("Retry-After").empty());
+    }
+  }
+  // 20 per client per minute: a burst this short spans at most two windows, so at most 40 pass.
+  EXPECT_GE(limited, 20);
+}
+
+// SEC-14
+TEST_F(LimitsConformanceTest, SecretGuessingIsThrottledAndLogged) {
+  HttpResult last;
+  for (int i = 0; i < 12; ++i) {
+    last = token({{"grant_type", kUrn}, {"device_code", "x"}},
+                 {{"Authorization", basicAuthorization("conf1", "guess-" + std::to_string(i))}});
+  }
+  expectError(last, 429, "temporarily_unavailable");
+  EXPECT_FALSE(last.header("Retry-After").empty());
+  EXPECT_NE(server_->log().find("event=client_authentication_failed client_id=conf1"),
+            std::string::npos);
+}
+
+// UV-5, SEC-3
+TEST_F(LimitsConformanceTest, UserCodeGuessingIsBlocked) {
+  const Codes codes = beginFor("pub1");
+  PageFlow phone(port());
+  phone.get("/device");
+  HttpResult last;
+  for (int i = 0; i < 20; ++i) {
+    last = phone.submit("/device", {{"user_code", "BCDF-GHJK"}});
+  }
+  EXPECT_EQ(last.status, 429u);
+  EXPECT_FALSE(last.header("Retry-After").empty());
+  EXPECT_EQ(phone.submit("/device", {{"user_code", codes.user_code}}).status, 429u);
+}
+
+}  // namespace
+}  // namespace devauth::testing
