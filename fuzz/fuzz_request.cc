@@ -1,6 +1,6 @@
 // Fuzzes request targets and bodies through every route: Request::path and Request::query, then
 // Router::dispatch. The first byte picks the method and content type, the bytes up to the first
-// newline are the target and the rest is the body. No answer may be a server error.
+// newline are the target and the rest is the body. No response may be a server error.
 
 #include <array>
 #include <cstddef>

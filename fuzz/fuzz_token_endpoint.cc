@@ -1,6 +1,6 @@
 // Fuzzes client authentication at the token endpoint (RFC 6749 §2.3.1): the HTTP Basic header
 // and the form body of a token request. The input is the Authorization header value, a newline,
-// then the body. No answer may be a server error.
+// then the body. No response may be a server error.
 
 #include <cstddef>
 #include <cstdint>
