@@ -223,7 +223,7 @@ TEST_F(ConformanceTest, ConfidentialClientMustAuthenticate) {
                   {{"Authorization", basicAuthorization("conf1", server_->conf1Secret())}})
                 .status,
             200u);
-  // Without an Authorization header the answer is 400; 401 only when Basic was tried.
+  // Without an Authorization header the status is 400; it is 401 only when Basic was tried.
   expectError(begin({{"client_id", "conf1"}}), 400, "invalid_client");
   const HttpResult wrong =
       begin({}, {{"Authorization", basicAuthorization("conf1", "wrong-secret")}});
