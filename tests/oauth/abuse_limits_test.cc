@@ -157,5 +157,50 @@ TEST_F(OAuthMetadataTest, MetadataIsGetOnly) {
   EXPECT_EQ(result.header("Allow"), "GET");
 }
 
+class OAuthConfiguredMetadataTest : public OAuthFixture {
+ protected:
+  void adjustConfig(Config& config) override {
+    config.issuer = "https://auth.example.com/tenant1";
+    config.scopes_supported = {"profile", "email"};
+  }
+};
+
+// RFC 8414 §3.1: for an issuer with a path the document is also served below that path.
+TEST_F(OAuthConfiguredMetadataTest, IssuerPathAndConfiguredScopesAreUsed) {
+  for (const char* path : {"/.well-known/oauth-authorization-server",
+                           "/.well-known/oauth-authorization-server/tenant1"}) {
+    const HttpResult result = httpRequest(port(), "GET", path);
+    ASSERT_EQ(result.status, 200u) << path;
+    const boost::json::object body = jsonObject(result);
+    EXPECT_EQ(stringField(body, "issuer"), "https://auth.example.com/tenant1");
+    EXPECT_EQ(stringField(body, "token_endpoint"),
+              "https://auth.example.com/tenant1/oauth/device/token");
+    EXPECT_EQ(boost::json::serialize(body.at("scopes_supported")), "[\"email\",\"profile\"]");
+  }
+}
+
+class OAuthForwardedForTest : public OAuthFixture {
+ protected:
+  void adjustConfig(Config& config) override {
+    config.trust_forwarded_for = true;
+    config.limits.device_requests_per_address = {2, seconds(60)};
+    config.limits.device_requests_per_client = {0, seconds(60)};
+  }
+
+  HttpResult beginFrom(const std::string& forwarded_for) {
+    return begin({{"client_id", "pub1"}}, {{"X-Forwarded-For", forwarded_for}});
+  }
+};
+
+// Behind a proxy, the last X-Forwarded-For entry (the one the proxy appended) is the address.
+TEST_F(OAuthForwardedForTest, LastForwardedAddressIsCounted) {
+  const long long now = toUnixMillis(server().clock().now());
+  server().clock().set(fromUnixMillis(now - now % 60'000 + 60'000));
+  EXPECT_EQ(beginFrom("198.51.100.7").status, 200u);
+  EXPECT_EQ(beginFrom("10.0.0.1, 198.51.100.7").status, 200u);
+  expectOAuthError(beginFrom("203.0.113.9, 198.51.100.7"), 429, "temporarily_unavailable");
+  EXPECT_EQ(beginFrom("198.51.100.8").status, 200u);
+}
+
 }  // namespace
 }  // namespace devauth::testing
