@@ -215,7 +215,7 @@ class Session : public std::enable_shared_from_this<Session> {
       rejectRequest(413, "Content Too Large\n", parsedPath());
     } else if (error == beast_http::error::buffer_overflow) {
       // A chunk header or trailer line longer than the read buffer.
-      rejectRequest(400, "Bad Request\n");
+      rejectRequest(400, "Bad Request\n", parsedPath());
     } else if (error == beast_http::error::end_of_stream ||
                error == beast_http::error::partial_message ||
                error == asio::error::operation_aborted || error == beast::error::timeout) {
