@@ -5,7 +5,7 @@ BUILD_DIR := build
 BUILD_TYPE ?= Release
 STORE ?= devauth.db
 
-.PHONY: all packages configure build run test bench clean
+.PHONY: all packages configure build run interop-deps test bench clean
 
 all: build
 
@@ -22,8 +22,15 @@ run: configure
 	cmake --build $(BUILD_DIR) --target devauth
 	$(BUILD_DIR)/devauth serve --demo --store $(STORE)
 
+# The interop tests run Node's test runner with the client libraries pinned in
+# interop/package-lock.json; npm ci installs them when they are missing or out of date.
+interop-deps:
+	@command -v npm >/dev/null || scripts/ensure-packages.sh nodejs npm
+	@cd interop && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
+	  npm ci --no-audit --no-fund; }
+
 # The PostgreSQL tests run against a throwaway server that scripts/with-postgres.sh starts.
-test: build
+test: build interop-deps
 	scripts/with-postgres.sh ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
 
 # Load and micro-benchmarks in build-bench (not part of test); BENCH_QUICK=1 for a short run.
