@@ -192,26 +192,26 @@ int runServe(const ServeOptions& options) {
 // turns a limit off.
 void addLimitOptions(CLI::App& serve, ServeOptions& options) {
   AbuseLimits& limits = options.limits;
-  const auto addCount = [&serve](const std::string& name, std::int64_t& value,
-                                 const std::string& help) {
+  const auto add_count = [&serve](const std::string& name, std::int64_t& value,
+                                  const std::string& help) {
     serve.add_option(name, value, help)->capture_default_str()->check(CLI::NonNegativeNumber);
   };
-  addCount("--user-code-failures-per-address", limits.user_code_failures_per_address.max_count,
-           "Wrong user codes accepted per source address per minute (RFC 8628 §5.1)");
-  addCount("--user-code-failures-per-session", limits.user_code_failures_per_session.max_count,
-           "Wrong user codes accepted per browser session or approving client per minute");
-  addCount("--user-code-failures-total", limits.user_code_failures_total.max_count,
-           "Wrong user codes accepted from all sources together per minute");
-  addCount("--device-requests-per-client", limits.device_requests_per_client.max_count,
-           "Device authorization requests accepted per client per minute");
-  addCount("--device-requests-per-address", limits.device_requests_per_address.max_count,
-           "Device authorization requests accepted per source address per minute");
-  addCount("--max-live-authorizations", limits.max_live_authorizations_per_client,
-           "Pending, unexpired device authorizations allowed per client");
-  addCount("--client-auth-failures-per-client", limits.client_auth_failures_per_client.max_count,
-           "Failed client authentications accepted per client per minute");
-  addCount("--client-auth-failures-per-address", limits.client_auth_failures_per_address.max_count,
-           "Failed client authentications accepted per source address per minute");
+  add_count("--user-code-failures-per-address", limits.user_code_failures_per_address.max_count,
+            "Wrong user codes accepted per source address per minute (RFC 8628 §5.1)");
+  add_count("--user-code-failures-per-session", limits.user_code_failures_per_session.max_count,
+            "Wrong user codes accepted per browser session or approving client per minute");
+  add_count("--user-code-failures-total", limits.user_code_failures_total.max_count,
+            "Wrong user codes accepted from all sources together per minute");
+  add_count("--device-requests-per-client", limits.device_requests_per_client.max_count,
+            "Device authorization requests accepted per client per minute");
+  add_count("--device-requests-per-address", limits.device_requests_per_address.max_count,
+            "Device authorization requests accepted per source address per minute");
+  add_count("--max-live-authorizations", limits.max_live_authorizations_per_client,
+            "Pending, unexpired device authorizations allowed per client");
+  add_count("--client-auth-failures-per-client", limits.client_auth_failures_per_client.max_count,
+            "Failed client authentications accepted per client per minute");
+  add_count("--client-auth-failures-per-address", limits.client_auth_failures_per_address.max_count,
+            "Failed client authentications accepted per source address per minute");
   serve.add_flag("--trust-forwarded-for", options.trust_forwarded_for,
                  "Count limits by the last X-Forwarded-For address; only behind a reverse proxy "
                  "that appends it");
