@@ -1,13 +1,13 @@
 #pragma once
 
-// The storage interface. Endpoints and pages reach the database only through it, so every
-// backend (SQLite now, PostgreSQL later) runs the same conformance tests.
+// The storage interface. Endpoints and pages reach the database only through it, so both
+// backends (SQLite and PostgreSQL) run the same conformance tests.
 //
 // Contract for every backend:
 // - All methods are safe to call concurrently from many threads and many processes that share
 //   the database.
-// - Every state change is one conditional update that succeeds for exactly one caller; the
-//   method returns whether this caller won (false when the condition did not hold).
+// - Every state change is one conditional update that succeeds for exactly one caller. The
+//   method returns whether this caller won, and false when the condition did not hold.
 // - Secrets are passed and stored as SHA-256 hashes only.
 // - Errors are values: a method fails with StoreError (I/O, busy, corrupt), never by throwing.
 
@@ -26,11 +26,11 @@ namespace devauth {
 
 struct StoreError {
   enum class Kind {
-    // The database is busy or unreachable; retrying later may succeed (answer 503).
+    // The database is busy or unreachable, so retrying later may succeed (HTTP 503).
     Unavailable,
     // A uniqueness constraint failed, for example a user code that collides with a live one.
     Conflict,
-    // Anything else: a broken invariant, a corrupt file, a failed migration (answer 500).
+    // Anything else, such as a broken invariant, a corrupt file or a failed migration (HTTP 500).
     Internal,
   };
   Kind kind = Kind::Internal;
@@ -53,7 +53,7 @@ class Store {
   // Creates or upgrades the schema. Safe to run at every start and from several processes.
   virtual StoreResult<void> migrate() = 0;
 
-  // Whether the database answers a trivial query.
+  // Checks that the database responds to a trivial query.
   virtual StoreResult<void> ping() = 0;
 
   // --- Clients ---------------------------------------------------------------------------
@@ -148,8 +148,8 @@ class Store {
                                                 TimePoint now) = 0;
 };
 
-// Opens the store named by `location`: a file path or `sqlite:PATH` for SQLite. Later
-// backends add their own schemes. Does not migrate.
+// Opens the store named by `location`: a file path or `sqlite:PATH` for SQLite, and a
+// `postgresql://` or `postgres://` URL for PostgreSQL. Does not migrate.
 StoreResult<std::unique_ptr<Store>> openStore(const std::string& location);
 
 }  // namespace devauth
