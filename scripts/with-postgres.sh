@@ -9,7 +9,7 @@
 # to run as root, so as root the cluster runs as the `postgres` user of the Debian package.
 #
 # The cluster trusts every local connection and holds test data only: never use it for anything
-# else.
+# else. DEVAUTH_POSTGRES_DURABLE=1 starts it with fsync and synchronous_commit on (see below).
 set -euo pipefail
 
 if (($# == 0)); then
@@ -62,10 +62,16 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 }
 
 # fsync off: the cluster is thrown away, so durability buys nothing and costs test time.
+# DEVAUTH_POSTGRES_DURABLE=1 keeps PostgreSQL's durable defaults instead, for benchmarks whose
+# commits must wait for the disk as in production.
+durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+if [[ "${DEVAUTH_POSTGRES_DURABLE:-0}" == 1 ]]; then
+  durability=""
+fi
 if ! "${run_as[@]}" "$pg_bin/pg_ctl" start --pgdata="$data_dir" --log="$log_file" --wait \
   --timeout=60 --silent \
   --options="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$cluster_dir \
--c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"; then
+$durability -c max_connections=300"; then
   echo "PostgreSQL failed to start; its log follows" >&2
   cat "$log_file" >&2 || true
   exit 1

@@ -1,13 +1,15 @@
 #include "oauth/request_checks.h"
 
 #include <algorithm>
-#include <boost/algorithm/string/predicate.hpp>
+#include <boost/beast/core/string.hpp>
 #include <string>
 
 namespace devauth::oauth {
 namespace {
 
-using boost::algorithm::iequals;
+// ASCII case-insensitive comparison without a locale: media type names and charset names are
+// ASCII (RFC 9110 §8.3.1), and a locale-aware comparison costs a facet lookup per character.
+using boost::beast::iequals;
 
 // Parameters that carry a credential or a grant. None of them may appear in the URL, because
 // proxies and access logs record URLs (RFC 6749 §2.3.1, §10.8).

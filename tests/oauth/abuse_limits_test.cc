@@ -83,6 +83,19 @@ TEST_F(OAuthAbuseLimitsTest, UnknownClientsCountAgainstAddressBudget) {
   expectRateLimited(begin({{"client_id", "conf1"}, {"client_secret", kConfidentialSecret}}));
 }
 
+// The failure counters guard secret comparisons. A registered public client presenting no
+// secret has none to guess, so it is not blocked, and its polls skip the counter reads.
+TEST_F(OAuthAbuseLimitsTest, PublicClientWithoutSecretIsNotBlockedByFailureCounters) {
+  nextWindow();
+  for (int i = 0; i < 5; ++i) {
+    expectOAuthError(begin({{"client_id", "nobody-" + std::to_string(i)}}), 400, "invalid_client");
+  }
+  expectRateLimited(begin({{"client_id", "conf1"}, {"client_secret", kConfidentialSecret}}));
+  EXPECT_EQ(begin({{"client_id", "pub1"}}).status, 200u);
+  // A public client that presents a secret is checked, and counted, as before.
+  expectRateLimited(begin({{"client_id", "pub1"}, {"client_secret", "guess"}}));
+}
+
 TEST_F(OAuthAbuseLimitsTest, ApprovalApiWrongCodesAreRateLimited) {
   nextWindow();
   const DeviceCodes codes = beginFor("pub1");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "oauth_fixture.h"
+#include "store/client_cache.h"
 
 namespace devauth::testing {
 namespace {
@@ -384,6 +385,8 @@ TEST_F(OAuthTokenTest, ScopeRemovedFromClientIsNotGranted) {
   const DeviceCodes codes = beginFor("pub1");
   approveInStore(codes.device_code);
   setAllowedScopesInDatabase(server().directory() / "devauth.db", "pub1", "read");
+  // A change made outside the store object reaches findClient once its cache entry expires.
+  std::this_thread::sleep_for(ClientCache::kDefaultTtl + milliseconds(100));
   auto client = server().store().findClient("pub1");
   ASSERT_TRUE(client.hasValue());
   ASSERT_TRUE(client->has_value());

@@ -245,6 +245,91 @@ TEST(SqliteStoreSchemaTest, UserCodeLookupUsesIndex) {
   EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
 }
 
+// Connections for decisions sync every commit (synchronous=FULL, 2); those for polling state,
+// new authorizations and counters do not (NORMAL, 1).
+TEST(SqliteStoreDurabilityTest, ConnectionsApplyTheirSynchronousMode) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  ASSERT_NE(openMigrated(path), nullptr);
+  for (const auto& [durability, expected] :
+       {std::pair{sqlite::Durability::Synced, 2LL}, std::pair{sqlite::Durability::Unsynced, 1LL}}) {
+    auto connection = sqlite::Connection::open(path, milliseconds(100), durability);
+    ASSERT_TRUE(connection) << connection.error().message;
+    auto pragma = (*connection)->prepare("PRAGMA synchronous");
+    ASSERT_TRUE(pragma) << pragma.error().message;
+    auto row = pragma->step();
+    ASSERT_TRUE(row && *row);
+    EXPECT_EQ(pragma->columnInt(0), expected);
+  }
+}
+
+// A poll's state, written without a sync, is what the next read and the next decision see.
+TEST(SqliteStoreDurabilityTest, UnsyncedPollStateIsReadBackAndGuardsTheDecision) {
+  TempDir directory;
+  auto store = openMigrated(directory.file("store.db"));
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->insertClient(conformance::makeClient(conformance::kClientId)));
+  const Authorization authorization = conformance::makeAuthorization("polled");
+  ASSERT_TRUE(store->insertAuthorization(authorization));
+
+  const PollState first{conformance::kT0, seconds(10)};
+  ASSERT_TRUE(conformance::won(store->updatePollState(
+      authorization.id, PollState{authorization.last_poll_at, authorization.interval}, first)));
+  auto found = store->findByDeviceCode(authorization.device_code_hash);
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->last_poll_at, first.last_poll_at);
+  EXPECT_EQ((*found)->interval, seconds(10));
+
+  ASSERT_TRUE(conformance::won(
+      store->approve(authorization.id, "subject-alice", std::nullopt, conformance::kT0)));
+  // An approved authorization takes no more polling state.
+  auto late = store->updatePollState(authorization.id, first,
+                                     PollState{conformance::kT0 + seconds(20), seconds(10)});
+  ASSERT_TRUE(late) << late.error().message;
+  EXPECT_FALSE(*late);
+}
+
+// findClient answers from the store's cache for at most its time-to-live: a client removed
+// through another store object on the same file (another process) stops being found after it.
+TEST(SqliteStoreClientCacheTest, ClientRemovedElsewhereIsGoneWithinTheTtl) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  SqliteStoreOptions options;
+  options.client_cache_ttl = milliseconds(300);
+  auto cached = SqliteStore::open(path, options);
+  ASSERT_TRUE(cached) << cached.error().message;
+  ASSERT_TRUE((*cached)->migrate());
+  auto other = openMigrated(path);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(other->insertClient(conformance::makeClient("short-lived")));
+
+  auto first = (*cached)->findClient("short-lived");
+  ASSERT_TRUE(first && first->has_value());
+  ASSERT_TRUE(conformance::won(other->removeClient("short-lived")));
+  auto stale = (*cached)->findClient("short-lived");
+  ASSERT_TRUE(stale);
+  EXPECT_TRUE(stale->has_value()) << "the cache should answer within its time-to-live";
+
+  std::this_thread::sleep_for(milliseconds(350));
+  auto gone = (*cached)->findClient("short-lived");
+  ASSERT_TRUE(gone) << gone.error().message;
+  EXPECT_FALSE(gone->has_value());
+}
+
+// A client removed through the same store object is gone at once.
+TEST(SqliteStoreClientCacheTest, ClientRemovedHereIsGoneAtOnce) {
+  TempDir directory;
+  auto store = openMigrated(directory.file("store.db"));
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->insertClient(conformance::makeClient("short-lived")));
+  auto first = store->findClient("short-lived");
+  ASSERT_TRUE(first && first->has_value());
+  ASSERT_TRUE(conformance::won(store->removeClient("short-lived")));
+  auto gone = store->findClient("short-lived");
+  ASSERT_TRUE(gone) << gone.error().message;
+  EXPECT_FALSE(gone->has_value());
+}
+
 // A writer that holds the lock past the busy timeout makes a state change fail with
 // Unavailable (503), not Internal.
 TEST(SqliteStoreLockTest, HeldWriteLockMapsToUnavailable) {

@@ -107,6 +107,18 @@ StoreResult<long long> readCount(const Result& result, int row) {
   return *value;
 }
 
+// Appended to a write that needs no sync at commit: polling state, new device authorizations
+// and rate-limit counters. set_config(..., true) sets synchronous_commit for the statement's own
+// transaction only, so the connection keeps the server's setting for the next statement. With
+// synchronous_commit off, PostgreSQL reports the commit before its WAL reaches the disk; a
+// crash of the server loses at most the last such commits (about three times wal_writer_delay)
+// and never leaves the database inconsistent, and a later synced commit flushes them too. A
+// lost one at worst lets one poll through without slow_down, makes a device start over, or
+// forgets a few counted attempts; none grants anything. Decisions and one-time use (approve,
+// deny, redeem) keep the server's setting.
+constexpr std::string_view kWithoutCommitSync =
+    " RETURNING set_config('synchronous_commit', 'off', true)";
+
 std::string selectFrom(std::string_view columns, std::string_view table,
                        std::string_view condition) {
   return fmt::format("SELECT {} FROM {} WHERE {}", columns, table, condition);
@@ -201,8 +213,16 @@ StoreResult<void> PostgresStore::insertClient(const Client& client) {
 
 StoreResult<std::optional<Client>> PostgresStore::findClient(const std::string& client_id) {
   static const std::string sql = selectFrom(postgres::kClientColumns, "clients", "id = $1");
-  return findOne<Client>(pool_, sql, Params().text(client_id), postgres::readClient,
-                         "finding a client");
+  if (auto cached = clients_.find(client_id)) {
+    return cached;
+  }
+  const std::uint64_t generation = clients_.generation();
+  auto found = findOne<Client>(pool_, sql, Params().text(client_id), postgres::readClient,
+                               "finding a client");
+  if (found && found->has_value()) {
+    clients_.remember(**found, generation);
+  }
+  return found;
 }
 
 StoreResult<std::vector<Client>> PostgresStore::listClients() {
@@ -224,8 +244,10 @@ StoreResult<std::vector<Client>> PostgresStore::listClients() {
 }
 
 StoreResult<bool> PostgresStore::removeClient(const std::string& client_id) {
-  return changedOne(run(pool_, "DELETE FROM clients WHERE id = $1", Params().text(client_id),
-                        "removing a client"));
+  auto removed = changedOne(run(pool_, "DELETE FROM clients WHERE id = $1",
+                                Params().text(client_id), "removing a client"));
+  clients_.forget(client_id);
+  return removed;
 }
 
 // --- Users -------------------------------------------------------------------------------
@@ -292,8 +314,8 @@ StoreResult<std::size_t> PostgresStore::countUsers() {
 StoreResult<void> PostgresStore::insertAuthorization(const Authorization& authorization) {
   static const std::string sql = fmt::format(
       "INSERT INTO authorizations ({}) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-      postgres::kAuthorizationColumns);
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14){}",
+      postgres::kAuthorizationColumns, kWithoutCommitSync);
   const Authorization& a = authorization;
   Params params;
   params.text(a.id)
@@ -337,12 +359,13 @@ StoreResult<bool> PostgresStore::updatePollState(const std::string& id, const Po
       .text(id)
       .integer(millisOrNull(expected.last_poll_at))
       .integer(static_cast<long long>(expected.interval.count()));
-  return changedOne(run(pool_,
-                        "UPDATE authorizations SET last_poll_at = $1, interval_seconds = $2 "
-                        "WHERE id = $3 AND state = 'pending' "
-                        "AND last_poll_at IS NOT DISTINCT FROM $4::bigint "
-                        "AND interval_seconds = $5",
-                        params, "updating the polling state"));
+  static const std::string sql = fmt::format(
+      "UPDATE authorizations SET last_poll_at = $1, interval_seconds = $2 "
+      "WHERE id = $3 AND state = 'pending' "
+      "AND last_poll_at IS NOT DISTINCT FROM $4::bigint "
+      "AND interval_seconds = $5{}",
+      kWithoutCommitSync);
+  return changedOne(run(pool_, sql, params, "updating the polling state"));
 }
 
 StoreResult<bool> PostgresStore::approve(const std::string& id, const std::string& subject,
@@ -529,7 +552,8 @@ StoreResult<std::int64_t> PostgresStore::incrementCounter(const std::string& key
                                                           milliseconds window, TimePoint now) {
   // INSERT ... ON CONFLICT DO UPDATE is atomic, so concurrent increments from any instance are
   // never lost. An increment dated before the stored window counts in the stored window, so the
-  // window never moves backwards when the instances' clocks differ slightly.
+  // window never moves backwards when the instances' clocks differ slightly. The increment
+  // commits without a sync (kWithoutCommitSync).
   const long long start = windowStart(window, now);
   auto count = findOne<long long>(
       pool_,
@@ -538,7 +562,7 @@ StoreResult<std::int64_t> PostgresStore::incrementCounter(const std::string& key
       "count = CASE WHEN excluded.window_start > c.window_start THEN 1 ELSE c.count + 1 END, "
       "window_end = greatest(c.window_end, excluded.window_end), "
       "window_start = greatest(c.window_start, excluded.window_start) "
-      "RETURNING count",
+      "RETURNING count, set_config('synchronous_commit', 'off', true)",
       Params().text(key).integer(start).integer(start + window.count()), readCount,
       "incrementing a counter");
   if (!count) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "store/client_cache.h"
 #include "store/postgres/pg_connection.h"
 #include "store/store.h"
 
@@ -82,6 +83,8 @@ class PostgresStore final : public Store {
       : pool_(std::move(location.keywords), std::move(location.values), location.pool) {}
 
   postgres::ConnectionPool pool_;
+  // findClient answers from here for up to ClientCache::kDefaultTtl.
+  ClientCache clients_;
 };
 
 }  // namespace devauth

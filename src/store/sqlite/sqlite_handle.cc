@@ -137,7 +137,8 @@ std::span<const std::uint8_t> Statement::columnBytes(int column) const {
 // --- Connection --------------------------------------------------------------------------
 
 StoreResult<std::unique_ptr<Connection>> Connection::open(const std::string& path,
-                                                          std::chrono::milliseconds busy_timeout) {
+                                                          std::chrono::milliseconds busy_timeout,
+                                                          Durability durability) {
   sqlite3* db = nullptr;
   const int code = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -167,10 +168,11 @@ StoreResult<std::unique_ptr<Connection>> Connection::open(const std::string& pat
         "SQLite: database {} did not switch to WAL journal mode (mode is '{}')", path, mode)));
   }
 
-  // synchronous=FULL syncs the WAL at every commit, so an approval or a redemption that was
-  // reported as done survives a power loss. Both settings are per connection.
-  auto settings =
-      connection->execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", "settings");
+  // Both settings are per connection; Durability explains the two synchronous modes.
+  auto settings = connection->execute(
+      durability == Durability::Synced ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                                       : "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+      "settings");
   if (!settings) {
     return unexpected(settings.error());
   }
@@ -246,8 +248,11 @@ ConnectionPool::Lease::~Lease() {
 }
 
 ConnectionPool::ConnectionPool(std::string path, std::size_t max_connections,
-                               std::chrono::milliseconds busy_timeout)
-    : path_(std::move(path)), max_connections_(max_connections), busy_timeout_(busy_timeout) {}
+                               std::chrono::milliseconds busy_timeout, Durability durability)
+    : path_(std::move(path)),
+      max_connections_(max_connections),
+      busy_timeout_(busy_timeout),
+      durability_(durability) {}
 
 StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
   std::unique_lock lock(mutex_);
@@ -266,7 +271,7 @@ StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
 
   ++open_count_;
   lock.unlock();
-  auto opened = Connection::open(path_, busy_timeout_);
+  auto opened = Connection::open(path_, busy_timeout_, durability_);
   if (!opened) {
     lock.lock();
     --open_count_;

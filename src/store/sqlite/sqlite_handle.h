@@ -87,13 +87,26 @@ class Statement {
   int bind_error_ = SQLITE_OK;
 };
 
+// How a connection commits (PRAGMA synchronous, a per-connection setting).
+enum class Durability {
+  // synchronous=FULL: every commit syncs the WAL before it returns, so a change reported as
+  // done survives a power loss.
+  Synced,
+  // synchronous=NORMAL: a commit returns without a sync. In WAL mode the database stays
+  // consistent, and a power loss loses only the commits after the last sync. The WAL is one
+  // append-only file, so any later Synced commit, or checkpoint, makes the earlier commits
+  // durable too: a lost unsynced commit is never followed by a surviving one.
+  Unsynced,
+};
+
 // One open database connection with the settings every connection needs.
 class Connection {
  public:
   // Opens (creating if needed) the database file at `path` and applies WAL journal mode,
-  // synchronous=FULL, foreign keys and the busy timeout.
+  // `durability`, foreign keys and the busy timeout.
   static StoreResult<std::unique_ptr<Connection>> open(const std::string& path,
-                                                       std::chrono::milliseconds busy_timeout);
+                                                       std::chrono::milliseconds busy_timeout,
+                                                       Durability durability);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -157,7 +170,7 @@ class ConnectionPool {
   };
 
   ConnectionPool(std::string path, std::size_t max_connections,
-                 std::chrono::milliseconds busy_timeout);
+                 std::chrono::milliseconds busy_timeout, Durability durability);
 
   // Checks out a connection, opening a new one while fewer than max_connections exist. Fails
   // with Unavailable when none becomes free within the wait limit.
@@ -169,6 +182,7 @@ class ConnectionPool {
   const std::string path_;
   const std::size_t max_connections_;
   const std::chrono::milliseconds busy_timeout_;
+  const Durability durability_;
   std::mutex mutex_;
   std::condition_variable available_;
   // Guarded by mutex_.

@@ -148,7 +148,15 @@ StoreResult<void> SqliteStore::insertClient(const Client& client) {
 
 StoreResult<std::optional<Client>> SqliteStore::findClient(const std::string& client_id) {
   static const std::string sql = fmt::format("SELECT {} FROM clients WHERE id = ?", kClientColumns);
-  return findOne<Client>(pool_, sql, readClient, client_id);
+  if (auto cached = clients_.find(client_id)) {
+    return cached;
+  }
+  const std::uint64_t generation = clients_.generation();
+  auto found = findOne<Client>(pool_, sql, readClient, client_id);
+  if (found && found->has_value()) {
+    clients_.remember(**found, generation);
+  }
+  return found;
 }
 
 StoreResult<std::vector<Client>> SqliteStore::listClients() {
@@ -179,7 +187,9 @@ StoreResult<std::vector<Client>> SqliteStore::listClients() {
 }
 
 StoreResult<bool> SqliteStore::removeClient(const std::string& client_id) {
-  return changedOne(change(pool_, "DELETE FROM clients WHERE id = ?", client_id));
+  auto removed = changedOne(change(pool_, "DELETE FROM clients WHERE id = ?", client_id));
+  clients_.forget(client_id);
+  return removed;
 }
 
 // --- Users -------------------------------------------------------------------------------
@@ -245,8 +255,9 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
       "INSERT INTO authorizations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       kAuthorizationColumns);
   const Authorization& a = authorization;
-  return changedAny(change(pool_, sql, a.id, a.device_code_hash, a.user_code_hash, a.client_id,
-                           a.scope, toString(a.state), toUnixMillis(a.created_at),
+  // Unsynced: a lost insert only makes the device start over (SqliteStore durability).
+  return changedAny(change(unsynced_pool_, sql, a.id, a.device_code_hash, a.user_code_hash,
+                           a.client_id, a.scope, toString(a.state), toUnixMillis(a.created_at),
                            toUnixMillis(a.expires_at), static_cast<long long>(a.interval.count()),
                            millisOrNull(a.last_poll_at), a.subject, millisOrNull(a.decided_at),
                            a.relay_public_key, bytesOrNull(a.sealed_relay_token)));
@@ -267,8 +278,9 @@ StoreResult<std::optional<Authorization>> SqliteStore::findByUserCode(const Secr
 
 StoreResult<bool> SqliteStore::updatePollState(const std::string& id, const PollState& expected,
                                                const PollState& updated) {
+  // Unsynced: polling state only throttles polls (SqliteStore durability).
   return changedOne(change(
-      pool_,
+      unsynced_pool_,
       "UPDATE authorizations SET last_poll_at = ?, interval_seconds = ? "
       "WHERE id = ? AND state = 'pending' AND last_poll_at IS ? "
       "AND interval_seconds = ?",
@@ -447,8 +459,9 @@ StoreResult<std::int64_t> SqliteStore::incrementCounter(const std::string& key, 
   // increment dated before the stored window counts in the stored window, so the window never
   // moves backwards when instances' clocks differ slightly.
   const long long start = windowStart(window, now);
+  // Unsynced: a power loss may forget the last counted attempts (SqliteStore durability).
   auto count = findOne<long long>(
-      pool_,
+      unsynced_pool_,
       "INSERT INTO rate_counters (key, window_start, window_end, count) VALUES (?, ?, ?, 1) "
       "ON CONFLICT (key) DO UPDATE SET "
       "count = CASE WHEN excluded.window_start > window_start THEN 1 ELSE count + 1 END, "

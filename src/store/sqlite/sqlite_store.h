@@ -4,11 +4,20 @@
 // processes. Each call checks a connection out of a small pool. Each state change is one
 // conditional UPDATE, or for redeem one IMMEDIATE transaction, so exactly one caller wins a
 // race, whether the callers share a process or not.
+//
+// Durability: decisions and one-time use (approve, deny, redeem, and the rows they depend on:
+// clients, users, sessions) commit with a WAL sync. Polling state, new device authorizations and
+// rate-limit counters commit without one (sqlite::Durability::Unsynced): a power loss can lose
+// the last of them, which at worst lets one poll through without slow_down, makes a device
+// start over with a code the server forgot (its polls get invalid_grant, its user code is
+// unknown), or forgets a few counted attempts. None of these grants anything, and any later
+// synced commit makes them durable too.
 
 #include <chrono>
 #include <memory>
 #include <string>
 
+#include "store/client_cache.h"
 #include "store/sqlite/sqlite_handle.h"
 #include "store/store.h"
 
@@ -19,6 +28,8 @@ struct SqliteStoreOptions {
   std::size_t max_connections = 4;
   // How long a statement waits for another connection's lock before failing with Unavailable.
   std::chrono::milliseconds busy_timeout{5000};
+  // How long findClient may answer from memory (store/client_cache.h); zero turns it off.
+  std::chrono::milliseconds client_cache_ttl{ClientCache::kDefaultTtl};
 };
 
 class SqliteStore final : public Store {
@@ -71,9 +82,15 @@ class SqliteStore final : public Store {
 
  private:
   SqliteStore(const std::string& path, const SqliteStoreOptions& options)
-      : pool_(path, options.max_connections, options.busy_timeout) {}
+      : pool_(path, options.max_connections, options.busy_timeout, sqlite::Durability::Synced),
+        unsynced_pool_(path, options.max_connections, options.busy_timeout,
+                       sqlite::Durability::Unsynced),
+        clients_(options.client_cache_ttl) {}
 
+  // Connections that sync every commit, and connections for the writes that need no sync.
   sqlite::ConnectionPool pool_;
+  sqlite::ConnectionPool unsynced_pool_;
+  ClientCache clients_;
 };
 
 }  // namespace devauth
