@@ -34,9 +34,10 @@ test: build interop-deps
 	scripts/with-postgres.sh ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
 
 # Load and micro-benchmarks in build-bench (not part of test); BENCH_QUICK=1 for a short run.
-# docs/benchmarks.md describes them.
-bench:
-	bench/run.sh
+# The PostgreSQL runs use a throwaway cluster with durable settings. docs/benchmarks.md
+# describes them.
+bench: packages
+	DEVAUTH_POSTGRES_DURABLE=1 scripts/with-postgres.sh bench/run.sh
 
 # Reliability checks (DEVELOPERS.md, "Reliability checks"). lint: clang-format and clang-tidy
 # against .clang-tidy-baseline; sanitize: the tests under ASan+UBSan (build-asan) and the

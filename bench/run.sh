@@ -187,10 +187,14 @@ start_oidc() {
   wait_http "http://127.0.0.1:$port/.well-known/openid-configuration"
 }
 
-# The PID and its child processes (nginx workers).
+# The PIDs in $1 (separated by spaces) and their child processes (nginx workers, PostgreSQL
+# backends).
 pid_tree() {
-  echo "$1"
-  cat "/proc/$1/task/"*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d' || true
+  local pid
+  for pid in $1; do
+    echo "$pid"
+    cat "/proc/$pid/task/"*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d' || true
+  done
 }
 
 # "utime stime" in clock ticks, summed over the process tree of $1.
@@ -221,11 +225,12 @@ run_wrk() {
   local scenario=$1 server=$2 rep=$3 pid=$4 port=$5 seconds=$6
   shift 6
   local before after line
-  before=$(cpu_ticks "$pid")
+  # cpu_pids: the processes whose CPU time counts, when more than the server (PostgreSQL).
+  before=$(cpu_ticks "${cpu_pids:-$pid}")
   wrk -t"$wrk_threads" -c"$wrk_connections" -d"${seconds}s" --timeout 10s --latency \
     -s "$bench_dir/lua/device.lua" "http://127.0.0.1:$port" -- threads="$wrk_threads" \
     marker="$work/marker" "$@" >"$work/wrk-$scenario-$server-$rep.txt"
-  after=$(cpu_ticks "$pid")
+  after=$(cpu_ticks "${cpu_pids:-$pid}")
   rm -f "$work/marker".*
   line=$(grep '^BENCH ' "$work/wrk-$scenario-$server-$rep.txt")
   local counted user_ticks sys_ticks
@@ -305,6 +310,30 @@ start_devauth "$shm_dir/main.db" "$shm_port" devauth-tmpfs
 shm_pid=$server_pid
 seed_via_begin "$shm_port" "$seed_codes" "$work/tmpfs-codes.txt"
 
+# PostgreSQL: when make bench runs this script under scripts/with-postgres.sh with
+# DEVAUTH_POSTGRES_DURABLE=1, a throwaway cluster with fsync and synchronous_commit on.
+pg_pid=""
+pg_cpu_pids=""
+if [[ -n "${DEVAUTH_TEST_POSTGRES_URL:-}" ]]; then
+  psql "$DEVAUTH_TEST_POSTGRES_URL" -qAt -c "CREATE DATABASE devauth_bench" >/dev/null
+  pg_url="${DEVAUTH_TEST_POSTGRES_URL%/*}/devauth_bench"
+  pg_data=$(psql "$DEVAUTH_TEST_POSTGRES_URL" -qAt -c "SHOW data_directory")
+  pg_master=$(head -1 "$pg_data/postmaster.pid")
+  echo "postgres: $(psql "$DEVAUTH_TEST_POSTGRES_URL" -qAt -c "SELECT version()" | cut -d' ' -f1-2)," \
+    "fsync $(psql "$DEVAUTH_TEST_POSTGRES_URL" -qAt -c "SHOW fsync")," \
+    "synchronous_commit $(psql "$DEVAUTH_TEST_POSTGRES_URL" -qAt -c "SHOW synchronous_commit")" |
+    tee -a "$out/machine.txt" >&2
+  "$seed" --store "$pg_url" --backend-secret "$backend_secret"
+  pg_port=$(free_port)
+  start_devauth "$pg_url" "$pg_port" devauth-pg
+  pg_pid=$server_pid
+  # Server CPU of devauth-pg includes the PostgreSQL server's processes.
+  pg_cpu_pids="$pg_pid $pg_master"
+  seed_via_begin "$pg_port" "$seed_codes" "$work/pg-codes.txt"
+else
+  log "no PostgreSQL run: DEVAUTH_TEST_POSTGRES_URL is not set (make bench sets it)"
+fi
+
 nginx_port=$(free_port)
 start_nginx "$nginx_port"
 nginx_pid=$server_pid
@@ -326,18 +355,29 @@ for rep in $(seq 1 "$reps"); do
     codes="$work/oidc-codes.txt"
   run_wrk poll devauth-tmpfs "$rep" "$shm_pid" "$shm_port" "$duration" mode=poll \
     codes="$work/tmpfs-codes.txt"
+  if [[ -n "$pg_pid" ]]; then
+    cpu_pids="$pg_cpu_pids" run_wrk poll devauth-pg "$rep" "$pg_pid" "$pg_port" "$duration" \
+      mode=poll codes="$work/pg-codes.txt"
+  fi
 done
 for rep in $(seq 1 "$reps"); do
   run_wrk begin nginx "$rep" "$nginx_pid" "$nginx_port" "$duration" mode=begin
   run_wrk begin devauth "$rep" "$devauth_pid" "$main_port" "$duration" mode=begin
   run_wrk begin oidc-provider "$rep" "$oidc_pid" "$oidc_port" "$duration" mode=begin
   run_wrk begin devauth-tmpfs "$rep" "$shm_pid" "$shm_port" "$duration" mode=begin
+  if [[ -n "$pg_pid" ]]; then
+    cpu_pids="$pg_cpu_pids" run_wrk begin devauth-pg "$rep" "$pg_pid" "$pg_port" "$duration" \
+      mode=begin
+  fi
 done
 stop_server "$nginx_pid"
 stop_server "$oidc_pid"
 stop_server "$devauth_pid"
 stop_server "$shm_pid"
 rm -rf "$shm_dir"
+if [[ -n "$pg_pid" ]]; then
+  stop_server "$pg_pid"
+fi
 
 # --- Cost growth: 1,000 and 1,000,000 live authorizations ----------------------------------
 

@@ -49,6 +49,12 @@ END {
   printf "Ratios (medians, same run): polling devauth/nginx %.1f%%, devauth/oidc-provider %.2fx; " \
     "begin devauth/nginx %.1f%%, devauth/oidc-provider %.2fx.\n\n", 100 * m[pd] / m[pn],
     m[pd] / m[po], 100 * m[bd] / m[bn], m[bd] / m[bo]
+  pg = "poll" SUBSEP "devauth-pg"; bg = "begin" SUBSEP "devauth-pg"
+  if (pg in m && bg in m) {
+    printf "PostgreSQL (devauth-pg, same run): polling %.1f%% of nginx, begin %.1f%% of nginx; " \
+      "server CPU (devauth and PostgreSQL) %.1f µs per poll, %.1f µs per begin.\n\n",
+      100 * m[pg] / m[pn], 100 * m[bg] / m[bn], mcpu[pg], mcpu[bg]
+  }
   live = big_rows - small_rows
   rss_per = (big_rss - small_rss) * 1024 / live
   printf "Growth: polling at %d live %.1f%% of its rate at %d; approval %.1f%%. " \

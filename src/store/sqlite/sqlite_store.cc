@@ -137,6 +137,7 @@ StoreResult<void> SqliteStore::ping() {
 // --- Clients -----------------------------------------------------------------------------
 
 StoreResult<void> SqliteStore::insertClient(const Client& client) {
+  const std::lock_guard writing(write_mutex_);
   static const std::string sql =
       fmt::format("INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kClientColumns);
   return changedAny(change(
@@ -187,6 +188,7 @@ StoreResult<std::vector<Client>> SqliteStore::listClients() {
 }
 
 StoreResult<bool> SqliteStore::removeClient(const std::string& client_id) {
+  const std::lock_guard writing(write_mutex_);
   auto removed = changedOne(change(pool_, "DELETE FROM clients WHERE id = ?", client_id));
   clients_.forget(client_id);
   return removed;
@@ -195,6 +197,7 @@ StoreResult<bool> SqliteStore::removeClient(const std::string& client_id) {
 // --- Users -------------------------------------------------------------------------------
 
 StoreResult<void> SqliteStore::insertUser(const User& user) {
+  const std::lock_guard writing(write_mutex_);
   return changedAny(change(
       pool_, "INSERT INTO users (username, subject, password_hash, created_at) VALUES (?, ?, ?, ?)",
       user.username, user.subject, user.password_hash, toUnixMillis(user.created_at)));
@@ -209,6 +212,7 @@ StoreResult<std::optional<User>> SqliteStore::findUser(const std::string& userna
 // The user's browser sessions go in the same transaction, so a removed user cannot approve
 // from a page that was already open.
 StoreResult<bool> SqliteStore::removeUser(const std::string& username) {
+  const std::lock_guard writing(write_mutex_);
   auto lease = pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
@@ -251,6 +255,7 @@ StoreResult<std::size_t> SqliteStore::countUsers() {
 // --- Device authorizations ---------------------------------------------------------------
 
 StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authorization) {
+  const std::lock_guard writing(write_mutex_);
   static const std::string sql = fmt::format(
       "INSERT INTO authorizations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       kAuthorizationColumns);
@@ -278,6 +283,7 @@ StoreResult<std::optional<Authorization>> SqliteStore::findByUserCode(const Secr
 
 StoreResult<bool> SqliteStore::updatePollState(const std::string& id, const PollState& expected,
                                                const PollState& updated) {
+  const std::lock_guard writing(write_mutex_);
   // Unsynced: polling state only throttles polls (SqliteStore durability).
   return changedOne(change(
       unsynced_pool_,
@@ -291,6 +297,7 @@ StoreResult<bool> SqliteStore::updatePollState(const std::string& id, const Poll
 StoreResult<bool> SqliteStore::approve(const std::string& id, const std::string& subject,
                                        const std::optional<std::string>& sealed_relay_token,
                                        TimePoint now) {
+  const std::lock_guard writing(write_mutex_);
   return changedOne(change(pool_,
                            "UPDATE authorizations SET state = 'approved', subject = ?, "
                            "decided_at = ?, sealed_relay_token = ? "
@@ -301,6 +308,7 @@ StoreResult<bool> SqliteStore::approve(const std::string& id, const std::string&
 
 StoreResult<bool> SqliteStore::deny(const std::string& id, const std::string& subject,
                                     TimePoint now) {
+  const std::lock_guard writing(write_mutex_);
   return changedOne(change(pool_,
                            "UPDATE authorizations SET state = 'denied', subject = ?, "
                            "decided_at = ? WHERE id = ? AND state = 'pending' AND expires_at > ?",
@@ -309,6 +317,7 @@ StoreResult<bool> SqliteStore::deny(const std::string& id, const std::string& su
 
 StoreResult<bool> SqliteStore::redeem(const std::string& id,
                                       const std::optional<IssuedToken>& token, TimePoint now) {
+  const std::lock_guard writing(write_mutex_);
   auto lease = pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
@@ -365,6 +374,7 @@ StoreResult<std::size_t> SqliteStore::countLiveAuthorizations(const std::string&
 }
 
 StoreResult<std::size_t> SqliteStore::purgeExpired(TimePoint cutoff, TimePoint now) {
+  const std::lock_guard writing(write_mutex_);
   auto lease = pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
@@ -414,6 +424,7 @@ StoreResult<std::optional<IssuedToken>> SqliteStore::findToken(const SecretHash&
 // --- Browser sessions --------------------------------------------------------------------
 
 StoreResult<void> SqliteStore::insertSession(const BrowserSession& session) {
+  const std::lock_guard writing(write_mutex_);
   return changedAny(change(
       pool_,
       "INSERT INTO browser_sessions (id_hash, subject, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -430,11 +441,13 @@ StoreResult<std::optional<BrowserSession>> SqliteStore::findSession(const Secret
 
 StoreResult<bool> SqliteStore::setSessionSubject(const SecretHash& id_hash,
                                                  const std::string& subject) {
+  const std::lock_guard writing(write_mutex_);
   return changedOne(
       change(pool_, "UPDATE browser_sessions SET subject = ? WHERE id_hash = ?", subject, id_hash));
 }
 
 StoreResult<bool> SqliteStore::removeSession(const SecretHash& id_hash) {
+  const std::lock_guard writing(write_mutex_);
   return changedOne(change(pool_, "DELETE FROM browser_sessions WHERE id_hash = ?", id_hash));
 }
 
@@ -455,6 +468,7 @@ StoreResult<long long> readCount(const Statement& row) { return row.columnInt(0)
 
 StoreResult<std::int64_t> SqliteStore::incrementCounter(const std::string& key, milliseconds window,
                                                         TimePoint now) {
+  const std::lock_guard writing(write_mutex_);
   // One statement, so concurrent increments from any process serialise on the write lock. An
   // increment dated before the stored window counts in the stored window, so the window never
   // moves backwards when instances' clocks differ slightly.

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "store/client_cache.h"
@@ -90,6 +91,11 @@ class SqliteStore final : public Store {
   // Connections that sync every commit, and connections for the writes that need no sync.
   sqlite::ConnectionPool pool_;
   sqlite::ConnectionPool unsynced_pool_;
+  // Held by every write of this store object. SQLite lets one connection write at a time, and
+  // a connection that finds the write lock taken sleeps in its busy handler (1 ms at first), so
+  // this process's writers queue here instead. Writers in other processes still meet the busy
+  // timeout.
+  std::mutex write_mutex_;
   ClientCache clients_;
 };
 
