@@ -99,16 +99,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A random free port on 127.0.0.1.
+# A free port on 127.0.0.1, chosen by the kernel (port 0). A port that merely refuses a
+# connection may still be bound by an outgoing connection, so probing random ports is not enough.
 free_port() {
-  local port
-  while true; do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return
-    fi
-  done
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # Waits up to ATTEMPTS tenths of a second (default 20 s) for URL to respond.
