@@ -28,6 +28,7 @@ struct ClientAddOptions {
   bool may_approve = false;
   bool no_device_grant = false;
   long token_ttl = 3600;
+  std::string access_token_format = "opaque";
   std::string store{kDefaultStore};
 };
 
@@ -81,6 +82,9 @@ Expected<Client, std::string> buildClient(const ClientAddOptions& options, TimeP
   client.device_grant = !options.no_device_grant;
   client.may_approve = options.may_approve;
   client.access_token_ttl = seconds(options.token_ttl);
+  // CLI::IsMember below admits only the two names.
+  client.access_token_format =
+      parseAccessTokenFormat(options.access_token_format).value_or(AccessTokenFormat::Opaque);
   client.created_at = now;
 
   auto allowed = parseScopeOption("--scopes", options.scopes);
@@ -152,6 +156,9 @@ std::string describeFlags(const Client& client) {
     flags.push_back("may-approve");
   }
   flags.push_back(fmt::format("token-ttl={}s", client.access_token_ttl.count()));
+  if (client.access_token_format == AccessTokenFormat::Jwt) {
+    flags.push_back("jwt");
+  }
   return fmt::format("{}", fmt::join(flags, ","));
 }
 
@@ -245,6 +252,11 @@ void addClientAddCommand(CLI::App& client, int& exit_code) {
   add->add_option("--token-ttl", options->token_ttl, "Access token lifetime, in seconds")
       ->capture_default_str()
       ->check(CLI::Range(60L, 7L * 86400L));
+  add->add_option("--access-token-format", options->access_token_format,
+                  "opaque: random strings that only this server can check; jwt: JWTs signed "
+                  "as RFC 9068 describes, which resource servers verify with the JWKS")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"opaque", "jwt"}));
   addStoreOption(*add, options->store);
   add->callback([options, &exit_code] { exit_code = runClientAdd(*options); });
 }

@@ -23,5 +23,6 @@ void addServeCommand(CLI::App& app, int& exit_code);
 void addClientCommands(CLI::App& app, int& exit_code);
 void addUserCommands(CLI::App& app, int& exit_code);
 void addLoginCommand(CLI::App& app, int& exit_code);
+void addKeysCommands(CLI::App& app, int& exit_code);
 
 }  // namespace devauth::cli

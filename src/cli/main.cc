@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   devauth::cli::addClientCommands(app, exit_code);
   devauth::cli::addUserCommands(app, exit_code);
   devauth::cli::addLoginCommand(app, exit_code);
+  devauth::cli::addKeysCommands(app, exit_code);
 
   try {
     app.parse(argc, argv);

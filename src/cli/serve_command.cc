@@ -35,6 +35,11 @@ struct ServeOptions {
   AbuseLimits limits;
   bool trust_forwarded_for = false;
   std::vector<std::string> scopes_supported;
+  std::string signing_algorithm = "ES256";
+  long signing_key_rotation = 30L * 86400;
+  long signing_key_overlap = 86400;
+  std::string key_encryption_key_file;
+  std::string access_token_audience;
 };
 
 inline constexpr std::string_view kDemoClientId = "tv-demo";
@@ -67,6 +72,13 @@ Config makeConfig(const ServeOptions& options) {
   config.trust_forwarded_for = options.trust_forwarded_for;
   config.scopes_supported = options.scopes_supported;
   config.purge_period = seconds(options.purge_period);
+  // CLI::IsMember admits only the two names.
+  config.signing.algorithm = jose::parseSigningAlgorithm(options.signing_algorithm)
+                                 .value_or(jose::SigningAlgorithm::Es256);
+  config.signing.rotation_age = seconds(options.signing_key_rotation);
+  config.signing.overlap = seconds(options.signing_key_overlap);
+  config.signing.key_encryption_key_file = options.key_encryption_key_file;
+  config.access_token_audience = options.access_token_audience;
   return config;
 }
 
@@ -221,6 +233,33 @@ void addLimitOptions(CLI::App& serve, ServeOptions& options) {
       ->delimiter(' ');
 }
 
+// Flags of the signing keys (keys/signing_keys.h) and of JWT access tokens.
+void addSigningOptions(CLI::App& serve, ServeOptions& options) {
+  serve
+      .add_option("--signing-algorithm", options.signing_algorithm,
+                  "Algorithm of new signing keys: ES256 (P-256) or EdDSA (Ed25519)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ES256", "EdDSA"}));
+  serve
+      .add_option("--signing-key-rotation", options.signing_key_rotation,
+                  "Age in seconds at which the signing key is replaced by a new one")
+      ->capture_default_str()
+      ->check(CLI::Range(60L, 10L * 365L * 86400L));
+  serve
+      .add_option("--signing-key-overlap", options.signing_key_overlap,
+                  "Seconds a replaced key stays published in the JWKS; longer than the longest "
+                  "token lifetime plus 300 s of JWKS caching")
+      ->capture_default_str()
+      ->check(CLI::Range(0L, 365L * 86400L));
+  serve.add_option("--key-encryption-key-file", options.key_encryption_key_file,
+                   "File with the key that encrypts private signing keys in the store, created "
+                   "with mode 0600 if missing (default: DEVAUTH_KEY_ENCRYPTION_KEY, else "
+                   "<database>.kek for SQLite; required for PostgreSQL)");
+  serve.add_option("--access-token-audience", options.access_token_audience,
+                   "aud claim of JWT access tokens: the resource server's identifier (default: "
+                   "the issuer)");
+}
+
 }  // namespace
 
 void addServeCommand(CLI::App& app, int& exit_code) {
@@ -268,6 +307,7 @@ void addServeCommand(CLI::App& app, int& exit_code) {
                   "print the password once");
 
   addLimitOptions(*serve, *options);
+  addSigningOptions(*serve, *options);
 
   serve->callback([options, &exit_code] { exit_code = runServe(*options); });
 }

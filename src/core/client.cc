@@ -16,4 +16,18 @@ std::optional<ClientType> parseClientType(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view toString(AccessTokenFormat format) {
+  return format == AccessTokenFormat::Jwt ? "jwt" : "opaque";
+}
+
+std::optional<AccessTokenFormat> parseAccessTokenFormat(std::string_view text) {
+  if (text == "opaque") {
+    return AccessTokenFormat::Opaque;
+  }
+  if (text == "jwt") {
+    return AccessTokenFormat::Jwt;
+  }
+  return std::nullopt;
+}
+
 }  // namespace devauth

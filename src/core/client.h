@@ -19,6 +19,13 @@ enum class ClientType { Public, Confidential };
 std::string_view toString(ClientType type);
 std::optional<ClientType> parseClientType(std::string_view text);
 
+// The form of the access tokens minted for a client: an opaque random string (the default), or
+// a signed JWT as RFC 9068 profiles it.
+enum class AccessTokenFormat { Opaque, Jwt };
+
+std::string_view toString(AccessTokenFormat format);
+std::optional<AccessTokenFormat> parseAccessTokenFormat(std::string_view text);
+
 struct Client {
   std::string id;
   // Shown to the person on the consent page.
@@ -37,6 +44,7 @@ struct Client {
   bool may_approve = false;
   // Access token lifetime for tokens minted for this client.
   seconds access_token_ttl{3600};
+  AccessTokenFormat access_token_format = AccessTokenFormat::Opaque;
   TimePoint created_at{};
 };
 

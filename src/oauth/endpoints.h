@@ -25,6 +25,17 @@ http::Response handleMetadata(Services& services, const http::Request& request);
 // /.well-known/oauth-authorization-server/t1.
 std::string metadataPath(const std::string& issuer);
 
+// GET /oauth/jwks: the public signing keys as a JWK Set (RFC 7517 §5), cacheable.
+http::Response handleJwks(Services& services, const http::Request& request);
+
+// GET /.well-known/openid-configuration: the OpenID Provider metadata (OpenID Connect
+// Discovery 1.0 §4), the RFC 8414 metadata plus the OpenID members.
+http::Response handleOpenIdConfiguration(Services& services, const http::Request& request);
+
+// The path of the OpenID Provider metadata for the configured issuer: the issuer's path with
+// /.well-known/openid-configuration appended (OpenID Connect Discovery 1.0 §4).
+std::string openIdConfigurationPath(const std::string& issuer);
+
 // POST /oauth/device/approve and /oauth/device/deny: the approval API for trusted backends.
 http::Response handleApprove(Services& services, const http::Request& request);
 http::Response handleDeny(Services& services, const http::Request& request);

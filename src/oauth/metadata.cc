@@ -6,6 +6,7 @@
 //   assumes authorization_code and implicit (RFC 8414 §2);
 // - token_endpoint_auth_methods_supported: none for public clients, client_secret_basic and
 //   client_secret_post for confidential ones (RFC 6749 §2.3.1);
+// - jwks_uri: the keys that sign JWT access tokens and ID tokens (RFC 8414 §2);
 // - scopes_supported: the configured list, else the union of the registered clients' scopes;
 // - response_types_supported is omitted. devauth has no authorization endpoint, so the only
 //   true value is an empty array, and RFC 8414 §3.2 requires members with zero elements to be
@@ -66,6 +67,7 @@ http::Response handleMetadata(Services& services, const http::Request& request) 
   body["issuer"] = issuer;
   body["token_endpoint"] = issuer + "/oauth/device/token";
   body["device_authorization_endpoint"] = issuer + "/oauth/device/begin";
+  body["jwks_uri"] = issuer + "/oauth/jwks";
   body["grant_types_supported"] = boost::json::array{kDeviceCodeGrantType};
   body["token_endpoint_auth_methods_supported"] =
       boost::json::array{"none", "client_secret_basic", "client_secret_post"};

@@ -24,6 +24,7 @@
 #include "oauth/endpoints.h"
 #include "oauth/relay_token.h"
 #include "oauth/request_checks.h"
+#include "oauth/signed_tokens.h"
 
 namespace devauth::oauth {
 namespace {
@@ -47,6 +48,8 @@ struct TokenGrant {
   std::optional<std::int64_t> expires_in;
   std::string scope;
   std::optional<IssuedToken> issued;
+  // Set when the granted scope has openid (OpenID Connect Core 1.0 §3.1.3.3).
+  std::optional<std::string> id_token;
 };
 
 http::Response errorCodeResponse(const http::Request& request, OAuthErrorCode code) {
@@ -125,18 +128,51 @@ EndpointResult<TokenGrant> openRelayedGrant(const http::Request& request,
                   authorization.id, request.request_id);
     return fail(OAuthErrorCode::ServerError);
   }
-  return TokenGrant{relayed->access_token, relayed->token_type, relayed->expires_in, relayed->scope,
-                    std::nullopt};
+  return TokenGrant{relayed->access_token, relayed->token_type, relayed->expires_in,
+                    relayed->scope,        std::nullopt,        std::nullopt};
 }
 
-TokenGrant mintGrant(Services& services, const TokenRequest& token_request,
-                     const Authorization& authorization, TimePoint now) {
+// Signing fails only on a server fault (store or key-encryption key), before the redemption,
+// so the device can poll again once it is fixed.
+EndpointResult<std::string> checkSigned(const http::Request& request, std::string_view what,
+                                        Expected<std::string, std::string> token) {
+  if (!token) {
+    spdlog::error("event=token_signing_failed token={} request_id={} error=\"{}\"", what,
+                  request.request_id, token.error());
+    return fail(OAuthErrorCode::ServerError);
+  }
+  return std::move(token).value();
+}
+
+// Mints the access token in the client's format (an opaque random string or an RFC 9068 JWT)
+// and, for the openid scope, an ID token. Either way only the token's hash is stored, so a JWT
+// access token can be looked up and revoked like an opaque one.
+EndpointResult<TokenGrant> mintGrant(Services& services, const http::Request& request,
+                                     const TokenRequest& token_request,
+                                     const Authorization& authorization, TimePoint now) {
   const Client& client = token_request.client;
   TokenGrant grant;
-  grant.access_token = generateSecret(services.random);
   grant.token_type = "Bearer";
   grant.expires_in = client.access_token_ttl.count();
   grant.scope = currentlyAllowedScope(client, authorization.scope);
+  if (client.access_token_format == AccessTokenFormat::Jwt) {
+    auto jwt = checkSigned(request, "access_token",
+                           signAccessToken(services, client, authorization, grant.scope, now));
+    if (!jwt) {
+      return unexpected(jwt.error());
+    }
+    grant.access_token = std::move(*jwt);
+  } else {
+    grant.access_token = generateSecret(services.random);
+  }
+  if (hasOpenIdScope(grant.scope)) {
+    auto id_token =
+        checkSigned(request, "id_token", signIdToken(services, client, authorization, now));
+    if (!id_token) {
+      return unexpected(id_token.error());
+    }
+    grant.id_token = std::move(*id_token);
+  }
   grant.issued = IssuedToken{hashSecret(grant.access_token),     authorization.id, client.id,
                              authorization.subject.value_or(""), grant.scope,      now,
                              now + client.access_token_ttl};
@@ -152,6 +188,9 @@ http::Response respondToken(const http::Request& request, const TokenGrant& gran
   }
   if (!grant.scope.empty()) {
     body["scope"] = grant.scope;
+  }
+  if (grant.id_token) {
+    body["id_token"] = *grant.id_token;
   }
   return http::jsonResponse(request, 200, body);
 }
@@ -175,10 +214,9 @@ http::Response respondFromCurrentState(Services& services, const http::Request& 
 http::Response redeemAndRespond(Services& services, const http::Request& request,
                                 const TokenRequest& token_request,
                                 const Authorization& authorization, TimePoint now) {
-  auto grant =
-      authorization.sealed_relay_token
-          ? openRelayedGrant(request, token_request, authorization)
-          : EndpointResult<TokenGrant>(mintGrant(services, token_request, authorization, now));
+  auto grant = authorization.sealed_relay_token
+                   ? openRelayedGrant(request, token_request, authorization)
+                   : mintGrant(services, request, token_request, authorization, now);
   if (!grant) {
     return errorResponse(request, grant.error());
   }

@@ -55,6 +55,7 @@ struct App::Impl {
   RandomSource& random;
 
   std::unique_ptr<Store> store;
+  std::unique_ptr<SigningKeys> signing_keys;
   std::optional<Services> services;
   http::Router router;
   std::unique_ptr<http::Server> server;
@@ -109,6 +110,12 @@ void App::Impl::purgeOnce() {
     return;
   }
   spdlog::debug("event=purge_done authorizations={}", purged.value());
+
+  // Automatic key rotation by age and removal of retired keys ride on the purge period.
+  auto maintained = signing_keys->maintain();
+  if (!maintained) {
+    spdlog::warn("event=signing_key_maintenance_failed error=\"{}\"", maintained.error());
+  }
 }
 
 void App::Impl::stopPurge() {
@@ -141,7 +148,10 @@ StoreResult<void> App::start() {
     return opened;
   }
 
-  impl_->services.emplace(Services{impl_->config, *impl_->store, impl_->clock, impl_->random});
+  impl_->signing_keys = std::make_unique<SigningKeys>(*impl_->store, impl_->clock,
+                                                      impl_->config.signing, impl_->config.store);
+  impl_->services.emplace(Services{impl_->config, *impl_->store, impl_->clock, impl_->random,
+                                   impl_->signing_keys.get()});
   registerRoutes(impl_->router, *impl_->services);
   impl_->server = std::make_unique<http::Server>(serverOptions(impl_->config), impl_->router);
   try {
@@ -152,6 +162,7 @@ StoreResult<void> App::start() {
     impl_->server.reset();
     impl_->router = http::Router();
     impl_->services.reset();
+    impl_->signing_keys.reset();
     impl_->store.reset();
     throw;
   }
@@ -175,6 +186,7 @@ void App::stop() {
     impl_->stopPurge();
     impl_->server.reset();
     impl_->services.reset();
+    impl_->signing_keys.reset();
     impl_->store.reset();
     spdlog::info("event=server_stopped");
   }

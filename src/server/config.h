@@ -7,6 +7,7 @@
 
 #include "core/authorization.h"
 #include "http/server.h"
+#include "keys/signing_keys.h"
 #include "limits/abuse_limits.h"
 
 namespace devauth {
@@ -44,6 +45,12 @@ struct Config {
   // scopes_supported in the metadata (RFC 8414 §2). Empty: the union of the registered
   // clients' allowed scopes.
   std::vector<std::string> scopes_supported;
+
+  // The keys that sign JWT access tokens and ID tokens: algorithm, rotation and key encryption.
+  SigningSettings signing;
+  // The aud claim of JWT access tokens (RFC 9068 §3): the resource server that accepts them.
+  // Empty: the issuer.
+  std::string access_token_audience;
 };
 
 }  // namespace devauth

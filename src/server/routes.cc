@@ -24,6 +24,15 @@ void registerRoutes(http::Router& router, Services& services) {
       path != "/.well-known/oauth-authorization-server") {
     router.add(verb::get, path, bind(oauth::handleMetadata));
   }
+  router.add(verb::get, "/oauth/jwks", bind(oauth::handleJwks));
+  // OpenID Connect Discovery 1.0 §4 appends the well-known path to the issuer, so with an
+  // issuer path both that and the root path are served, as for the metadata above.
+  router.add(verb::get, "/.well-known/openid-configuration",
+             bind(oauth::handleOpenIdConfiguration));
+  if (const std::string path = oauth::openIdConfigurationPath(services.config.issuer);
+      path != "/.well-known/openid-configuration") {
+    router.add(verb::get, path, bind(oauth::handleOpenIdConfiguration));
+  }
 
   router.add(verb::get, "/device", bind(web::handleDevicePage));
   router.add(verb::post, "/device", bind(web::handleCodeSubmit));

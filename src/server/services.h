@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "core/random.h"
+#include "keys/signing_keys.h"
 #include "server/config.h"
 #include "store/store.h"
 
@@ -15,6 +16,8 @@ struct Services {
   Store& store;
   const Clock& clock;
   RandomSource& random;
+  // Signs JWT access tokens and ID tokens; nullptr where nothing may be signed.
+  SigningKeys* signing_keys = nullptr;
 };
 
 }  // namespace devauth

@@ -21,6 +21,7 @@
 #include "core/authorization.h"
 #include "core/client.h"
 #include "core/expected.h"
+#include "core/signing_key.h"
 
 namespace devauth {
 
@@ -149,6 +150,20 @@ class Store {
   // in that window.
   virtual StoreResult<std::int64_t> readCounter(const std::string& key, milliseconds window,
                                                 TimePoint now) = 0;
+
+  // --- Signing keys ----------------------------------------------------------------------
+
+  // Inserts `key` unless a key created after `unless_created_after` is stored. The check and
+  // the insert are atomic across every instance on the database, so instances that rotate at
+  // the same moment add one key between them. Returns whether `key` was inserted. Fails with
+  // Conflict when its kid is taken.
+  virtual StoreResult<bool> insertSigningKey(const SigningKeyRecord& key,
+                                             TimePoint unless_created_after) = 0;
+  // Returns every stored key, the newest first (by created_at, then kid).
+  virtual StoreResult<std::vector<SigningKeyRecord>> listSigningKeys() = 0;
+  // Deletes every key that a newer key created at or before `cutoff` replaced, and returns how
+  // many it deleted. The newest key is never deleted.
+  virtual StoreResult<std::size_t> removeRetiredSigningKeys(TimePoint cutoff) = 0;
 };
 
 // Opens the store named by `location`: a file path or `sqlite:PATH` for SQLite, and a

@@ -128,9 +128,11 @@ TEST_F(PostgresServerTest, MigrateRecordsLatestVersion) {
 
   EXPECT_EQ(database().query("SELECT version FROM devauth_schema"),
             std::to_string(postgres::latestSchemaVersion()));
-  EXPECT_EQ(database().query("SELECT string_agg(tablename, '|' ORDER BY tablename) FROM "
-                             "pg_tables WHERE schemaname = 'public'"),
-            "authorizations|browser_sessions|clients|devauth_schema|rate_counters|tokens|users");
+  EXPECT_EQ(
+      database().query("SELECT string_agg(tablename, '|' ORDER BY tablename) FROM "
+                       "pg_tables WHERE schemaname = 'public'"),
+      "authorizations|browser_sessions|clients|devauth_schema|rate_counters|signing_keys|tokens|"
+      "users");
 }
 
 TEST_F(PostgresServerTest, NewerSchemaIsRejected) {

@@ -188,7 +188,7 @@ TEST(SqliteStoreSchemaTest, MigrateSetsVersionAndWalMode) {
   EXPECT_EQ(raw.query("PRAGMA user_version"), std::to_string(sqlite::latestSchemaVersion()));
   EXPECT_EQ(raw.query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"),
-            "authorizations|browser_sessions|clients|rate_counters|tokens|users");
+            "authorizations|browser_sessions|clients|rate_counters|signing_keys|tokens|users");
 }
 
 TEST(SqliteStoreSchemaTest, NewerSchemaIsRejected) {

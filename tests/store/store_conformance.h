@@ -84,6 +84,29 @@ inline IssuedToken makeToken(const std::string& authorization_id, const std::str
   return token;
 }
 
+// A signing key record whose bytes derive from `kid`; the store treats them as opaque.
+inline SigningKeyRecord makeSigningKey(const std::string& kid, TimePoint created_at) {
+  SigningKeyRecord key;
+  key.kid = kid;
+  key.algorithm = "ES256";
+  key.public_jwk = R"({"kty":"EC","crv":"P-256","x":")" + kid + R"(","y":"y"})";
+  // Binary bytes, NUL included, as the encrypted key has.
+  key.encrypted_private_key = std::string("sealed\0\xff ", 9) + kid;
+  key.created_at = created_at;
+  return key;
+}
+
+// The kids of `keys` in order.
+inline std::vector<std::string> kidsOf(const StoreResult<std::vector<SigningKeyRecord>>& keys) {
+  std::vector<std::string> kids;
+  if (keys) {
+    for (const auto& key : *keys) {
+      kids.push_back(key.kid);
+    }
+  }
+  return kids;
+}
+
 inline BrowserSession makeSession(const std::string& seed, TimePoint expires_at) {
   BrowserSession session;
   session.id_hash = hashSecret("session " + seed);
@@ -282,6 +305,7 @@ TYPED_TEST_P(StoreConformanceTest, ClientRoundTrips) {
   confidential.device_grant = false;
   confidential.may_approve = true;
   confidential.access_token_ttl = seconds(900);
+  confidential.access_token_format = AccessTokenFormat::Jwt;
   confidential.created_at = conformance::kT0 + milliseconds(123);
   ASSERT_TRUE(this->store().insertClient(confidential));
 
@@ -298,6 +322,7 @@ TYPED_TEST_P(StoreConformanceTest, ClientRoundTrips) {
   EXPECT_FALSE(client.device_grant);
   EXPECT_TRUE(client.may_approve);
   EXPECT_EQ(client.access_token_ttl, seconds(900));
+  EXPECT_EQ(client.access_token_format, AccessTokenFormat::Jwt);
   EXPECT_EQ(client.created_at, conformance::kT0 + milliseconds(123));
 
   auto public_client = this->store().findClient(conformance::kClientId);
@@ -308,6 +333,7 @@ TYPED_TEST_P(StoreConformanceTest, ClientRoundTrips) {
   EXPECT_EQ((*public_client)->default_scopes, std::vector<std::string>{"read"});
   EXPECT_TRUE((*public_client)->device_grant);
   EXPECT_FALSE((*public_client)->may_approve);
+  EXPECT_EQ((*public_client)->access_token_format, AccessTokenFormat::Opaque);
 }
 
 TYPED_TEST_P(StoreConformanceTest, FindUnknownClientReturnsNothing) {
@@ -1120,6 +1146,93 @@ TYPED_TEST_P(StoreConformanceTest, RacingCounterIncrementsAcrossTwoStoresLoseNon
   EXPECT_EQ(*total, conformance::kRaceThreads * kIncrementsPerThread);
 }
 
+// --- Signing keys ----------------------------------------------------------------------------
+
+TYPED_TEST_P(StoreConformanceTest, SigningKeyRoundTripsNewestFirst) {
+  const auto older = conformance::makeSigningKey("kid-older", conformance::kT0);
+  const auto newer = conformance::makeSigningKey("kid-newer", conformance::kT0 + seconds(10));
+  ASSERT_TRUE(
+      conformance::won(this->store().insertSigningKey(older, conformance::kT0 - seconds(1))));
+  ASSERT_TRUE(conformance::won(this->store().insertSigningKey(newer, conformance::kT0)));
+
+  auto keys = this->store().listSigningKeys();
+  ASSERT_TRUE(keys) << keys.error().message;
+  ASSERT_EQ(conformance::kidsOf(keys), (std::vector<std::string>{"kid-newer", "kid-older"}));
+  const SigningKeyRecord& read = keys->back();
+  EXPECT_EQ(read.algorithm, "ES256");
+  EXPECT_EQ(read.public_jwk, older.public_jwk);
+  EXPECT_EQ(read.encrypted_private_key, older.encrypted_private_key);
+  EXPECT_EQ(read.created_at, conformance::kT0);
+}
+
+TYPED_TEST_P(StoreConformanceTest, SigningKeyInsertSkipsWhenNewerKeyExists) {
+  ASSERT_TRUE(conformance::won(this->store().insertSigningKey(
+      conformance::makeSigningKey("kid-a", conformance::kT0), conformance::kT0 - seconds(1))));
+  // Another instance saw nothing newer than kT0 - 1 s too, but kid-a is newer: nothing stored.
+  auto skipped = this->store().insertSigningKey(
+      conformance::makeSigningKey("kid-b", conformance::kT0 + seconds(1)),
+      conformance::kT0 - seconds(1));
+  ASSERT_TRUE(skipped) << skipped.error().message;
+  EXPECT_FALSE(*skipped);
+  EXPECT_EQ(conformance::kidsOf(this->store().listSigningKeys()),
+            std::vector<std::string>{"kid-a"});
+}
+
+TYPED_TEST_P(StoreConformanceTest, DuplicateSigningKeyIdIsConflict) {
+  ASSERT_TRUE(conformance::won(this->store().insertSigningKey(
+      conformance::makeSigningKey("kid-a", conformance::kT0), conformance::kT0 - seconds(1))));
+  auto duplicate = this->store().insertSigningKey(
+      conformance::makeSigningKey("kid-a", conformance::kT0 + seconds(5)),
+      conformance::kT0 + seconds(1));
+  ASSERT_FALSE(duplicate);
+  EXPECT_EQ(duplicate.error().kind, StoreError::Kind::Conflict);
+}
+
+TYPED_TEST_P(StoreConformanceTest, RemoveRetiredSigningKeysKeepsNewestAndOverlap) {
+  // kid-1 was replaced at kT0 + 100 s, kid-2 at kT0 + 200 s; kid-3 signs.
+  for (int i = 1; i <= 3; ++i) {
+    const TimePoint created = conformance::kT0 + seconds(100 * (i - 1));
+    ASSERT_TRUE(conformance::won(this->store().insertSigningKey(
+        conformance::makeSigningKey("kid-" + std::to_string(i), created), created - seconds(1))));
+  }
+  auto none = this->store().removeRetiredSigningKeys(conformance::kT0 + seconds(99));
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_EQ(*none, 0u);
+
+  auto one = this->store().removeRetiredSigningKeys(conformance::kT0 + seconds(100));
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_EQ(*one, 1u);
+  EXPECT_EQ(conformance::kidsOf(this->store().listSigningKeys()),
+            (std::vector<std::string>{"kid-3", "kid-2"}));
+
+  auto rest = this->store().removeRetiredSigningKeys(conformance::kT0 + seconds(100'000));
+  ASSERT_TRUE(rest) << rest.error().message;
+  EXPECT_EQ(*rest, 1u);
+  EXPECT_EQ(conformance::kidsOf(this->store().listSigningKeys()),
+            std::vector<std::string>{"kid-3"});
+}
+
+TYPED_TEST_P(StoreConformanceTest, RacingSigningKeyInsertsAcrossTwoStoresAddOne) {
+  // Every instance finds the key of kT0 due and rotates at once: exactly one new key results.
+  ASSERT_TRUE(conformance::won(this->store().insertSigningKey(
+      conformance::makeSigningKey("kid-old", conformance::kT0), conformance::kT0 - seconds(1))));
+  auto second = this->openAnother();
+  ASSERT_NE(second, nullptr);
+  conformance::RaceResult result;
+  conformance::race({&this->store(), second.get()}, result, [](int i, Store& store) {
+    return store.insertSigningKey(
+        conformance::makeSigningKey("kid-new-" + std::to_string(i),
+                                    conformance::kT0 + seconds(3600) + milliseconds(i)),
+        conformance::kT0);
+  });
+  EXPECT_EQ(result.errors, std::vector<std::string>());
+  EXPECT_EQ(result.wins.load(), 1);
+  EXPECT_EQ(result.losses.load(), conformance::kRaceThreads - 1);
+  auto keys = this->store().listSigningKeys();
+  ASSERT_TRUE(keys) << keys.error().message;
+  EXPECT_EQ(keys->size(), 2u);
+}
+
 // --- Volume ----------------------------------------------------------------------------------
 
 // Checks that lookups by user code keep working with many rows. It asserts no timing.
@@ -1161,6 +1274,9 @@ REGISTER_TYPED_TEST_SUITE_P(
     RacingApproveAndDenyAcrossTwoStoresHaveOneWinner, RacingPollUpdatesHaveOneWinner,
     CountLiveAuthorizationsCountsPendingUnexpiredOfClient, CounterCountsWithinOneWindow,
     CounterStartsAgainInNextWindow, PurgeExpiredDeletesEndedCounters,
-    RacingCounterIncrementsAcrossTwoStoresLoseNone, TenThousandAuthorizationsFoundByUserCode);
+    RacingCounterIncrementsAcrossTwoStoresLoseNone, SigningKeyRoundTripsNewestFirst,
+    SigningKeyInsertSkipsWhenNewerKeyExists, DuplicateSigningKeyIdIsConflict,
+    RemoveRetiredSigningKeysKeepsNewestAndOverlap, RacingSigningKeyInsertsAcrossTwoStoresAddOne,
+    TenThousandAuthorizationsFoundByUserCode);
 
 }  // namespace devauth::testing

@@ -107,6 +107,11 @@ StoreResult<Client> readClient(const Result& result, int row) {
   client.may_approve = read.integer(7) != 0;
   client.access_token_ttl = seconds(read.integer(8));
   client.created_at = read.time(9);
+  const auto format = parseAccessTokenFormat(read.text(10));
+  if (!format) {
+    return unexpected(corruptRow("clients", "unknown access token format"));
+  }
+  client.access_token_format = *format;
   if (read.failed()) {
     return unexpected(corruptRow("clients", "a column has an unexpected value"));
   }
@@ -180,6 +185,20 @@ StoreResult<BrowserSession> readSession(const Result& result, int row) {
     return unexpected(corruptRow("browser_sessions", "id_hash or a time has an unexpected value"));
   }
   return session;
+}
+
+StoreResult<SigningKeyRecord> readSigningKey(const Result& result, int row) {
+  RowReader read(result, row);
+  SigningKeyRecord key;
+  key.kid = read.text(0);
+  key.algorithm = read.text(1);
+  key.public_jwk = read.text(2);
+  key.encrypted_private_key = read.optionalBytes(3).value_or("");
+  key.created_at = read.time(4);
+  if (read.failed() || result.isNull(row, 3)) {
+    return unexpected(corruptRow("signing_keys", "a key or time has an unexpected value"));
+  }
+  return key;
 }
 
 }  // namespace devauth::postgres

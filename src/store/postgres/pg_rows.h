@@ -15,7 +15,7 @@ namespace devauth::postgres {
 // Columns in the order the read functions below expect them.
 inline constexpr std::string_view kClientColumns =
     "id, name, type, secret_hash, allowed_scopes, default_scopes, device_grant, may_approve, "
-    "access_token_ttl_seconds, created_at";
+    "access_token_ttl_seconds, created_at, access_token_format";
 inline constexpr std::string_view kUserColumns = "username, subject, password_hash, created_at";
 inline constexpr std::string_view kAuthorizationColumns =
     "id, device_code_hash, user_code_hash, client_id, scope, state, created_at, expires_at, "
@@ -23,6 +23,8 @@ inline constexpr std::string_view kAuthorizationColumns =
 inline constexpr std::string_view kTokenColumns =
     "token_hash, authorization_id, client_id, subject, scope, issued_at, expires_at";
 inline constexpr std::string_view kSessionColumns = "id_hash, subject, created_at, expires_at";
+inline constexpr std::string_view kSigningKeyColumns =
+    "kid, algorithm, public_jwk, encrypted_private_key, created_at";
 
 // Each reader converts row `row` of a result that selected the matching column list. A value
 // that the schema's constraints should have kept out fails with Internal.
@@ -31,5 +33,6 @@ StoreResult<User> readUser(const Result& result, int row);
 StoreResult<Authorization> readAuthorization(const Result& result, int row);
 StoreResult<IssuedToken> readToken(const Result& result, int row);
 StoreResult<BrowserSession> readSession(const Result& result, int row);
+StoreResult<SigningKeyRecord> readSigningKey(const Result& result, int row);
 
 }  // namespace devauth::postgres

@@ -16,7 +16,7 @@ constexpr long long kMigrationLockKey = 0x6465766175746800;
 //
 // Conventions, the same as the SQLite backend's: secrets are 32-byte SHA-256 bytea, times are
 // bigint Unix milliseconds, scope lists are space-separated text.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id text PRIMARY KEY,
@@ -88,6 +88,21 @@ CREATE TABLE rate_counters (
   count bigint NOT NULL
 );
 CREATE INDEX rate_counters_window_end ON rate_counters (window_end);
+)sql",
+    R"sql(
+-- JWT access tokens (RFC 9068) per client, and the keys that sign them and ID tokens. The
+-- private key is encrypted with the key-encryption key, never stored in clear.
+ALTER TABLE clients ADD COLUMN access_token_format text NOT NULL DEFAULT 'opaque'
+  CHECK (access_token_format IN ('opaque', 'jwt'));
+
+CREATE TABLE signing_keys (
+  kid text PRIMARY KEY,
+  algorithm text NOT NULL CHECK (algorithm IN ('ES256', 'EdDSA')),
+  public_jwk text NOT NULL,
+  encrypted_private_key bytea NOT NULL,
+  created_at bigint NOT NULL
+);
+CREATE INDEX signing_keys_created_at ON signing_keys (created_at);
 )sql",
 };
 

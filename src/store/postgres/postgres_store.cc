@@ -30,6 +30,10 @@ constexpr const char* kDefaultConnectTimeout = "5";
 // purge that finds the lock taken waits, then finds little left to delete, so instances that
 // purge together neither collide nor deadlock on the same rows.
 constexpr long long kPurgeLockKey = 0x6465767075726765;
+// The key of the advisory lock that serialises the conditional insert of signing keys: the
+// bytes of "devkeys\0". Under READ COMMITTED two transactions could both find no recent key
+// and both insert; the lock makes the check and the insert one step across instances.
+constexpr long long kSigningKeyLockKey = 0x6465766b65797300;
 
 StoreError invalidLocation(std::string problem) {
   return StoreError{StoreError::Kind::Internal,
@@ -195,7 +199,7 @@ StoreResult<void> PostgresStore::ping() {
 
 StoreResult<void> PostgresStore::insertClient(const Client& client) {
   static const std::string sql =
-      fmt::format("INSERT INTO clients ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+      fmt::format("INSERT INTO clients ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                   postgres::kClientColumns);
   Params params;
   params.text(client.id)
@@ -207,7 +211,8 @@ StoreResult<void> PostgresStore::insertClient(const Client& client) {
       .integer(client.device_grant ? 1 : 0)
       .integer(client.may_approve ? 1 : 0)
       .integer(static_cast<long long>(client.access_token_ttl.count()))
-      .integer(toUnixMillis(client.created_at));
+      .integer(toUnixMillis(client.created_at))
+      .text(toString(client.access_token_format));
   return changedAny(run(pool_, sql, params, "inserting a client"));
 }
 
@@ -584,6 +589,77 @@ StoreResult<std::int64_t> PostgresStore::readCounter(const std::string& key, mil
     return unexpected(count.error());
   }
   return static_cast<std::int64_t>(count->value_or(0));
+}
+
+// --- Signing keys ------------------------------------------------------------------------
+
+StoreResult<bool> PostgresStore::insertSigningKey(const SigningKeyRecord& key,
+                                                  TimePoint unless_created_after) {
+  static const std::string sql = fmt::format(
+      "INSERT INTO signing_keys ({}) SELECT $1, $2, $3, $4, $5 "
+      "WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE created_at > $6)",
+      postgres::kSigningKeyColumns);
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::begin(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+  auto locked =
+      connection.execute("SELECT pg_advisory_xact_lock($1::bigint)",
+                         Params().integer(kSigningKeyLockKey), "taking the signing key lock");
+  if (!locked) {
+    return unexpected(locked.error());
+  }
+  Params params;
+  params.text(key.kid)
+      .text(key.algorithm)
+      .text(key.public_jwk)
+      .bytes(key.encrypted_private_key)
+      .integer(toUnixMillis(key.created_at))
+      .integer(toUnixMillis(unless_created_after));
+  auto inserted = connection.execute(sql, params, "inserting a signing key");
+  if (!inserted) {
+    return unexpected(inserted.error());
+  }
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return inserted->changed() == 1;
+}
+
+StoreResult<std::vector<SigningKeyRecord>> PostgresStore::listSigningKeys() {
+  static const std::string sql =
+      fmt::format("SELECT {} FROM signing_keys ORDER BY created_at DESC, kid DESC",
+                  postgres::kSigningKeyColumns);
+  auto result = run(pool_, sql, Params(), "listing signing keys");
+  if (!result) {
+    return unexpected(result.error());
+  }
+  std::vector<SigningKeyRecord> keys;
+  for (int row = 0; row < result->rows(); ++row) {
+    auto key = postgres::readSigningKey(*result, row);
+    if (!key) {
+      return unexpected(key.error());
+    }
+    keys.push_back(std::move(key).value());
+  }
+  return keys;
+}
+
+StoreResult<std::size_t> PostgresStore::removeRetiredSigningKeys(TimePoint cutoff) {
+  auto removed = run(pool_,
+                     "DELETE FROM signing_keys AS old WHERE EXISTS (SELECT 1 FROM signing_keys "
+                     "AS newer WHERE newer.created_at > old.created_at AND newer.created_at <= $1)",
+                     Params().integer(toUnixMillis(cutoff)), "removing retired signing keys");
+  if (!removed) {
+    return unexpected(removed.error());
+  }
+  return static_cast<std::size_t>(removed->changed());
 }
 
 }  // namespace devauth

@@ -78,6 +78,11 @@ class PostgresStore final : public Store {
   StoreResult<std::int64_t> readCounter(const std::string& key, milliseconds window,
                                         TimePoint now) override;
 
+  StoreResult<bool> insertSigningKey(const SigningKeyRecord& key,
+                                     TimePoint unless_created_after) override;
+  StoreResult<std::vector<SigningKeyRecord>> listSigningKeys() override;
+  StoreResult<std::size_t> removeRetiredSigningKeys(TimePoint cutoff) override;
+
  private:
   explicit PostgresStore(PostgresLocation location)
       : pool_(std::move(location.keywords), std::move(location.values), location.pool) {}

@@ -91,6 +91,11 @@ StoreResult<Client> readClient(const Statement& row) {
   client.may_approve = row.columnInt(7) != 0;
   client.access_token_ttl = seconds(row.columnInt(8));
   client.created_at = fromUnixMillis(row.columnInt(9));
+  const auto format = parseAccessTokenFormat(row.columnText(10));
+  if (!format) {
+    return unexpected(corruptRow("clients", "unknown access token format"));
+  }
+  client.access_token_format = *format;
   return client;
 }
 
@@ -154,6 +159,17 @@ StoreResult<BrowserSession> readSession(const Statement& row) {
   session.created_at = fromUnixMillis(row.columnInt(2));
   session.expires_at = fromUnixMillis(row.columnInt(3));
   return session;
+}
+
+StoreResult<SigningKeyRecord> readSigningKey(const Statement& row) {
+  SigningKeyRecord key;
+  key.kid = row.columnText(0);
+  key.algorithm = row.columnText(1);
+  key.public_jwk = row.columnText(2);
+  const auto sealed = row.columnBytes(3);
+  key.encrypted_private_key.assign(sealed.begin(), sealed.end());
+  key.created_at = fromUnixMillis(row.columnInt(4));
+  return key;
 }
 
 }  // namespace devauth::sqlite

@@ -19,10 +19,13 @@ namespace devauth::sqlite {
 // Columns in the order the read functions below expect them.
 inline constexpr std::string_view kClientColumns =
     "id, name, type, secret_hash, allowed_scopes, default_scopes, device_grant, may_approve, "
-    "access_token_ttl_seconds, created_at";
+    "access_token_ttl_seconds, created_at, access_token_format";
 inline constexpr std::string_view kAuthorizationColumns =
     "id, device_code_hash, user_code_hash, client_id, scope, state, created_at, expires_at, "
     "interval_seconds, last_poll_at, subject, decided_at, relay_public_key, sealed_relay_token";
+
+inline constexpr std::string_view kSigningKeyColumns =
+    "kid, algorithm, public_jwk, encrypted_private_key, created_at";
 
 std::optional<long long> millisOrNull(const std::optional<TimePoint>& time);
 // The bytes of `text` for a BLOB parameter, or nullopt for NULL.
@@ -38,5 +41,7 @@ StoreResult<Authorization> readAuthorization(const Statement& row);
 StoreResult<IssuedToken> readToken(const Statement& row);
 // Columns: id_hash, subject, created_at, expires_at.
 StoreResult<BrowserSession> readSession(const Statement& row);
+// Columns: kSigningKeyColumns.
+StoreResult<SigningKeyRecord> readSigningKey(const Statement& row);
 
 }  // namespace devauth::sqlite

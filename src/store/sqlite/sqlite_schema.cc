@@ -12,7 +12,7 @@ namespace {
 //
 // Conventions: secrets are 32-byte SHA-256 BLOBs, times are INTEGER Unix milliseconds, scope
 // lists are space-separated TEXT. STRICT tables reject values of the wrong type.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id TEXT PRIMARY KEY,
@@ -84,6 +84,21 @@ CREATE TABLE rate_counters (
   count INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX rate_counters_window_end ON rate_counters (window_end);
+)sql",
+    R"sql(
+-- JWT access tokens (RFC 9068) per client, and the keys that sign them and ID tokens. The
+-- private key is encrypted with the key-encryption key, never stored in clear.
+ALTER TABLE clients ADD COLUMN access_token_format TEXT NOT NULL DEFAULT 'opaque'
+  CHECK (access_token_format IN ('opaque', 'jwt'));
+
+CREATE TABLE signing_keys (
+  kid TEXT PRIMARY KEY,
+  algorithm TEXT NOT NULL CHECK (algorithm IN ('ES256', 'EdDSA')),
+  public_jwk TEXT NOT NULL,
+  encrypted_private_key BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX signing_keys_created_at ON signing_keys (created_at);
 )sql",
 };
 

@@ -23,6 +23,7 @@ using sqlite::millisOrNull;
 using sqlite::readAuthorization;
 using sqlite::readClient;
 using sqlite::readSession;
+using sqlite::readSigningKey;
 using sqlite::readToken;
 using sqlite::readUser;
 using sqlite::Statement;
@@ -138,13 +139,14 @@ StoreResult<void> SqliteStore::ping() {
 
 StoreResult<void> SqliteStore::insertClient(const Client& client) {
   const std::lock_guard writing(write_mutex_);
-  static const std::string sql =
-      fmt::format("INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kClientColumns);
+  static const std::string sql = fmt::format(
+      "INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kClientColumns);
   return changedAny(change(
       pool_, sql, client.id, client.name, toString(client.type), client.secret_hash,
       joinScope(client.allowed_scopes), joinScope(client.default_scopes),
       static_cast<long long>(client.device_grant), static_cast<long long>(client.may_approve),
-      static_cast<long long>(client.access_token_ttl.count()), toUnixMillis(client.created_at)));
+      static_cast<long long>(client.access_token_ttl.count()), toUnixMillis(client.created_at),
+      toString(client.access_token_format)));
 }
 
 StoreResult<std::optional<Client>> SqliteStore::findClient(const std::string& client_id) {
@@ -502,6 +504,81 @@ StoreResult<std::int64_t> SqliteStore::readCounter(const std::string& key, milli
     return unexpected(count.error());
   }
   return static_cast<std::int64_t>(count->value_or(0));
+}
+
+// --- Signing keys ------------------------------------------------------------------------
+
+StoreResult<bool> SqliteStore::insertSigningKey(const SigningKeyRecord& key,
+                                                TimePoint unless_created_after) {
+  static const std::string sql = fmt::format(
+      "INSERT INTO signing_keys ({}) SELECT ?, ?, ?, ?, ? "
+      "WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE created_at > ?)",
+      sqlite::kSigningKeyColumns);
+  const std::lock_guard writing(write_mutex_);
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  // IMMEDIATE takes the write lock before the NOT EXISTS check reads, so two processes cannot
+  // both see no recent key.
+  Connection& connection = **lease;
+  auto transaction = Transaction::beginImmediate(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+  const auto* sealed = reinterpret_cast<const std::uint8_t*>(key.encrypted_private_key.data());
+  auto inserted = runChange(connection, sql, key.kid, key.algorithm, key.public_jwk,
+                            std::span<const std::uint8_t>(sealed, key.encrypted_private_key.size()),
+                            toUnixMillis(key.created_at), toUnixMillis(unless_created_after));
+  if (!inserted) {
+    return unexpected(inserted.error());
+  }
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return *inserted == 1;
+}
+
+StoreResult<std::vector<SigningKeyRecord>> SqliteStore::listSigningKeys() {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM signing_keys ORDER BY created_at DESC, kid DESC", sqlite::kSigningKeyColumns);
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  auto statement = (*lease)->prepare(sql);
+  if (!statement) {
+    return unexpected(statement.error());
+  }
+  std::vector<SigningKeyRecord> keys;
+  while (true) {
+    auto row = statement->step();
+    if (!row) {
+      return unexpected(row.error());
+    }
+    if (!*row) {
+      return keys;
+    }
+    auto key = readSigningKey(*statement);
+    if (!key) {
+      return unexpected(key.error());
+    }
+    keys.push_back(std::move(key).value());
+  }
+}
+
+StoreResult<std::size_t> SqliteStore::removeRetiredSigningKeys(TimePoint cutoff) {
+  const std::lock_guard writing(write_mutex_);
+  auto removed =
+      change(pool_,
+             "DELETE FROM signing_keys WHERE EXISTS (SELECT 1 FROM signing_keys AS newer "
+             "WHERE newer.created_at > signing_keys.created_at AND newer.created_at <= ?)",
+             toUnixMillis(cutoff));
+  if (!removed) {
+    return unexpected(removed.error());
+  }
+  return static_cast<std::size_t>(*removed);
 }
 
 }  // namespace devauth

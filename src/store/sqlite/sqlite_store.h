@@ -81,6 +81,11 @@ class SqliteStore final : public Store {
   StoreResult<std::int64_t> readCounter(const std::string& key, milliseconds window,
                                         TimePoint now) override;
 
+  StoreResult<bool> insertSigningKey(const SigningKeyRecord& key,
+                                     TimePoint unless_created_after) override;
+  StoreResult<std::vector<SigningKeyRecord>> listSigningKeys() override;
+  StoreResult<std::size_t> removeRetiredSigningKeys(TimePoint cutoff) override;
+
  private:
   SqliteStore(const std::string& path, const SqliteStoreOptions& options)
       : pool_(path, options.max_connections, options.busy_timeout, sqlite::Durability::Synced),
