@@ -5,7 +5,7 @@ BUILD_DIR := build
 BUILD_TYPE ?= Release
 STORE ?= devauth.db
 
-.PHONY: all packages configure build run interop-deps test bench clean
+.PHONY: all packages configure build run interop-deps browser-deps test bench clean
 
 all: build
 
@@ -29,8 +29,15 @@ interop-deps:
 	@cd interop && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
 	  npm ci --no-audit --no-fund; }
 
+# The browser tests drive Debian's chromium with playwright-core, pinned in
+# tests/browser/package-lock.json; it uses /usr/bin/chromium and downloads no browser.
+browser-deps:
+	@scripts/ensure-packages.sh chromium fonts-dejavu-core nodejs npm
+	@cd tests/browser && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
+	  npm ci --no-audit --no-fund; }
+
 # The PostgreSQL tests run against a throwaway server that scripts/with-postgres.sh starts.
-test: build interop-deps
+test: build interop-deps browser-deps
 	scripts/with-postgres.sh ctest --test-dir $(BUILD_DIR) --output-on-failure -j2
 
 # Load and micro-benchmarks in build-bench (not part of test); BENCH_QUICK=1 for a short run.

@@ -6,8 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "core/secret.h"
 #include "server/app.h"
 #include "server/logging.h"
+#include "web/assets.h"
 
 namespace devauth::cli {
 namespace {
@@ -40,18 +43,43 @@ struct ServeOptions {
   long signing_key_overlap = 86400;
   std::string key_encryption_key_file;
   std::string access_token_audience;
+  std::string brand_name;
+  std::string brand_color;
+  std::string brand_logo;
+  std::string display_client;
 };
 
 inline constexpr std::string_view kDemoClientId = "tv-demo";
 inline constexpr std::string_view kDemoUsername = "demo";
 // 16 base64url characters carry 96 random bits.
 inline constexpr std::size_t kDemoPasswordLength = 16;
+// A logo is an icon next to the product name; a larger file is most likely the wrong file.
+inline constexpr std::size_t kMaxLogoBytes = 64 * 1024;
 
 std::string defaultIssuer(const ServeOptions& options) {
   // An IPv6 literal needs brackets in a URL (RFC 3986 §3.2.2).
   const bool ipv6 = options.listen.find(':') != std::string::npos;
   const std::string host = ipv6 ? "[" + options.listen + "]" : options.listen;
   return fmt::format("http://{}:{}", host, options.port);
+}
+
+// Reads the SVG logo file at `path`.
+Expected<std::string, std::string> readLogo(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return unexpected("cannot read the logo file '" + path + "'");
+  }
+  std::ostringstream contents;
+  contents << file.rdbuf();
+  std::string svg = contents.str();
+  if (svg.size() > kMaxLogoBytes) {
+    return unexpected(
+        fmt::format("the logo file '{}' is larger than {} KiB", path, kMaxLogoBytes / 1024));
+  }
+  if (svg.find("<svg") == std::string::npos) {
+    return unexpected("the logo file '" + path + "' is not an SVG image");
+  }
+  return svg;
 }
 
 Config makeConfig(const ServeOptions& options) {
@@ -79,6 +107,12 @@ Config makeConfig(const ServeOptions& options) {
   config.signing.overlap = seconds(options.signing_key_overlap);
   config.signing.key_encryption_key_file = options.key_encryption_key_file;
   config.access_token_audience = options.access_token_audience;
+  config.branding.product_name = options.brand_name;
+  config.branding.accent_color = options.brand_color;
+  config.display_client = options.display_client;
+  if (config.display_client.empty() && options.demo) {
+    config.display_client = kDemoClientId;
+  }
   return config;
 }
 
@@ -156,8 +190,16 @@ Expected<void, std::string> seedDemo(Store& store, const std::string& issuer, Ra
 const char* signalName(int signal_number) { return signal_number == SIGINT ? "SIGINT" : "SIGTERM"; }
 
 int runServe(const ServeOptions& options) {
-  const Config config = makeConfig(options);
+  Config config = makeConfig(options);
   configureLogging(options.log_level);
+  if (!options.brand_logo.empty()) {
+    auto logo = readLogo(options.brand_logo);
+    if (!logo) {
+      std::cerr << "devauth serve: " << logo.error() << "\n";
+      return kExitFailure;
+    }
+    config.branding.logo_svg = std::move(*logo);
+  }
 
   // The mask is inherited by every thread the App starts, so only sigwait below receives the
   // signals and shutdown runs on this thread, outside any signal handler.
@@ -260,6 +302,30 @@ void addSigningOptions(CLI::App& serve, ServeOptions& options) {
                    "the issuer)");
 }
 
+// Flags of the pages' branding and of the display page.
+void addPageOptions(CLI::App& serve, ServeOptions& options) {
+  serve.add_option("--brand-name", options.brand_name,
+                   "Product name in the header and title of the pages (default: Device sign-in, "
+                   "translated)");
+  serve
+      .add_option("--brand-color", options.brand_color,
+                  "Accent colour of the pages' buttons as #rrggbb; the button text is black or "
+                  "white, whichever contrasts more")
+      ->check(CLI::Validator(
+          [](const std::string& value) {
+            return web::isHexColor(value) ? std::string()
+                                          : "expected a colour as #rrggbb, for example #0b57d0";
+          },
+          "#RRGGBB"));
+  serve
+      .add_option("--brand-logo", options.brand_logo,
+                  "SVG file shown next to the product name, served at /assets/logo.svg")
+      ->check(CLI::ExistingFile);
+  serve.add_option("--display-client", options.display_client,
+                   "Public client for which GET /device/display starts sign-ins as a TV or kiosk "
+                   "would; off when empty (default with --demo: tv-demo)");
+}
+
 }  // namespace
 
 void addServeCommand(CLI::App& app, int& exit_code) {
@@ -308,6 +374,7 @@ void addServeCommand(CLI::App& app, int& exit_code) {
 
   addLimitOptions(*serve, *options);
   addSigningOptions(*serve, *options);
+  addPageOptions(*serve, *options);
 
   serve->callback([options, &exit_code] { exit_code = runServe(*options); });
 }

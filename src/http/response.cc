@@ -5,11 +5,13 @@
 namespace devauth::http {
 namespace {
 
-// No script at all, styles only from /device/style.css and forms only back to this origin.
+// Scripts, styles and fetches only from this origin (no inline script or style), and forms only
+// back to this origin.
 // frame-ancestors 'none', with X-Frame-Options: DENY (RFC 7034) for older browsers, stops
 // clickjacking of the verification page.
 constexpr std::string_view kContentSecurityPolicy =
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'";
 
 // RFC 6749 §5.2: a client that authenticated with HTTP Basic gets a challenge for that scheme.

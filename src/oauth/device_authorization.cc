@@ -157,18 +157,46 @@ EndpointResult<IssuedCodes> createAuthorization(Services& services, const http::
   return fail(OAuthErrorCode::ServerError);
 }
 
-http::Response respondDeviceAuthorization(const Services& services, const http::Request& request,
-                                          const IssuedCodes& codes) {
-  const std::string verification_uri = services.config.issuer + "/device";
-  const std::string user_code = formatUserCode(codes.user_code);
+DeviceAuthorizationResponse describeCodes(const Services& services, const IssuedCodes& codes) {
+  DeviceAuthorizationResponse response;
+  response.device_code = codes.device_code;
+  response.user_code = formatUserCode(codes.user_code);
+  response.verification_uri = services.config.issuer + "/device";
+  response.verification_uri_complete =
+      response.verification_uri + "?user_code=" + response.user_code;
+  response.expires_in = services.config.device_code_ttl;
+  response.interval = services.config.poll_interval;
+  return response;
+}
+
+http::Response respondDeviceAuthorization(const http::Request& request,
+                                          const DeviceAuthorizationResponse& response) {
   boost::json::object body;
-  body["device_code"] = codes.device_code;
-  body["user_code"] = user_code;
-  body["verification_uri"] = verification_uri;
-  body["verification_uri_complete"] = verification_uri + "?user_code=" + user_code;
-  body["expires_in"] = services.config.device_code_ttl.count();
-  body["interval"] = services.config.poll_interval.count();
+  body["device_code"] = response.device_code;
+  body["user_code"] = response.user_code;
+  body["verification_uri"] = response.verification_uri;
+  body["verification_uri_complete"] = response.verification_uri_complete;
+  body["expires_in"] = response.expires_in.count();
+  body["interval"] = response.interval.count();
   return http::jsonResponse(request, 200, body);
+}
+
+// Checks, limits and stores a device authorization for `device_request`.
+EndpointResult<DeviceAuthorizationResponse> startAuthorization(
+    Services& services, const http::Request& request, const DeviceRequest& device_request) {
+  auto allowed = checkFloodLimits(services, request, device_request.client);
+  if (!allowed) {
+    return unexpected(allowed.error());
+  }
+
+  auto codes = createAuthorization(services, request, device_request);
+  if (!codes) {
+    return unexpected(codes.error());
+  }
+
+  spdlog::info("event=authorization_started authorization_id={} client_id={} request_id={}",
+               codes->authorization.id, device_request.client.id, request.request_id);
+  return describeCodes(services, *codes);
 }
 
 }  // namespace
@@ -179,19 +207,32 @@ http::Response handleDeviceAuthorization(Services& services, const http::Request
     return errorResponse(request, device_request.error());
   }
 
-  auto allowed = checkFloodLimits(services, request, device_request->client);
-  if (!allowed) {
-    return errorResponse(request, allowed.error());
+  auto started = startAuthorization(services, request, *device_request);
+  if (!started) {
+    return errorResponse(request, started.error());
+  }
+  return respondDeviceAuthorization(request, *started);
+}
+
+EndpointResult<DeviceAuthorizationResponse> beginDeviceAuthorization(Services& services,
+                                                                     const http::Request& request,
+                                                                     const std::string& client_id) {
+  auto found = services.store.findClient(client_id);
+  if (!found) {
+    return unexpected(storeFailure(request, "find_client", found.error()));
+  }
+  if (!found->has_value() || (*found)->type != ClientType::Public) {
+    return fail(OAuthErrorCode::InvalidClient, "The client is unknown or not public.");
+  }
+  Client& client = **found;
+  if (!client.device_grant) {
+    return fail(OAuthErrorCode::UnauthorizedClient,
+                "The client is not allowed to use the device authorization grant.");
   }
 
-  auto codes = createAuthorization(services, request, *device_request);
-  if (!codes) {
-    return errorResponse(request, codes.error());
-  }
-
-  spdlog::info("event=authorization_started authorization_id={} client_id={} request_id={}",
-               codes->authorization.id, device_request->client.id, request.request_id);
-  return respondDeviceAuthorization(services, request, *codes);
+  std::string scope = joinScope(client.default_scopes);
+  DeviceRequest device_request{std::move(client), std::move(scope)};
+  return startAuthorization(services, request, device_request);
 }
 
 }  // namespace devauth::oauth

@@ -5,13 +5,35 @@
 
 #include <string>
 
+#include "core/expected.h"
 #include "http/message.h"
+#include "oauth/endpoint_error.h"
 #include "server/services.h"
 
 namespace devauth::oauth {
 
 // POST /oauth/device/begin (RFC 8628 §3.1-3.2).
 http::Response handleDeviceAuthorization(Services& services, const http::Request& request);
+
+// The parameters of a device authorization response (RFC 8628 §3.2).
+struct DeviceAuthorizationResponse {
+  std::string device_code;
+  // Formatted as XXXX-XXXX.
+  std::string user_code;
+  std::string verification_uri;
+  std::string verification_uri_complete;
+  seconds expires_in{0};
+  seconds interval{0};
+};
+
+// Starts a device authorization for the public client `client_id` without a client request,
+// for a device that is part of this server (the display page). It runs the checks of
+// POST /oauth/device/begin for a request with only client_id: the client must exist, be
+// public and be allowed the device grant (else invalid_client or unauthorized_client), it gets
+// its default scopes, and the flood limits count against `request`'s source address.
+EndpointResult<DeviceAuthorizationResponse> beginDeviceAuthorization(Services& services,
+                                                                     const http::Request& request,
+                                                                     const std::string& client_id);
 
 // POST /oauth/device/token with the device_code grant (RFC 8628 §3.4-3.5).
 http::Response handleToken(Services& services, const http::Request& request);

@@ -12,6 +12,16 @@
 
 namespace devauth {
 
+// Branding of the verification pages and the display page.
+struct Branding {
+  // Shown in the page header and the window title. Empty: the catalogue's "Device sign-in".
+  std::string product_name;
+  // Accent colour of buttons and links as #rrggbb. Empty: the built-in blue.
+  std::string accent_color;
+  // The contents of an SVG logo file, served at /assets/logo.svg. Empty: no logo.
+  std::string logo_svg;
+};
+
 struct Config {
   http::ServerOptions http;
   // Base URL of this server as devices and browsers reach it, without a trailing slash. The
@@ -51,6 +61,11 @@ struct Config {
   // The aud claim of JWT access tokens (RFC 9068 §3): the resource server that accepts them.
   // Empty: the issuer.
   std::string access_token_audience;
+
+  Branding branding;
+  // The public client for which GET /device/display starts device authorizations, acting as
+  // a TV or kiosk. Empty: the display page is off (404).
+  std::string display_client;
 };
 
 }  // namespace devauth

@@ -2,6 +2,8 @@
 
 #include "http/response.h"
 #include "oauth/endpoints.h"
+#include "web/assets.h"
+#include "web/display_page.h"
 #include "web/verification_pages.h"
 
 namespace devauth {
@@ -39,6 +41,10 @@ void registerRoutes(http::Router& router, Services& services) {
   router.add(verb::post, "/device/login", bind(web::handleLogin));
   router.add(verb::post, "/device/decision", bind(web::handleDecision));
   router.add(verb::get, "/device/style.css", bind(web::handleStylesheet));
+  router.add(verb::get, "/device/display", bind(web::handleDisplayPage));
+  router.add(verb::get, "/assets/device.js", bind(web::handleScript));
+  router.add(verb::get, "/assets/brand.css", bind(web::handleBrandStylesheet));
+  router.add(verb::get, "/assets/logo.svg", bind(web::handleLogo));
 
   router.add(verb::get, "/healthz",
              [](const http::Request& request) { return http::textResponse(request, 200, "ok\n"); });

@@ -1,6 +1,5 @@
 #include "web/code_attempt_limits.h"
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <string>
@@ -8,6 +7,7 @@
 #include "core/secret.h"
 #include "http/response.h"
 #include "limits/abuse_limits.h"
+#include "web/page_context.h"
 #include "web/pages.h"
 
 namespace devauth::web {
@@ -36,15 +36,18 @@ StoreResult<void> countCodeFailure(Services& services, const http::Request& requ
                               services.clock.now());
 }
 
-http::Response tooManyAttemptsPage(const http::Request& request, seconds retry_after) {
+http::Response tooManyAttemptsPage(const http::Request& request, const PageContext& context,
+                                   seconds retry_after) {
   spdlog::warn("event=user_code_attempts_throttled endpoint={} request_id={}", request.path(),
                request.request_id);
+  const Messages& messages = context.messages;
   const long long minutes = (retry_after.count() + 59) / 60;
-  const std::string message =
-      fmt::format("Too many codes were entered that didn't work. Wait {} {} and try again.",
-                  minutes, minutes == 1 ? "minute" : "minutes");
+  const std::string message = minutes == 1
+                                  ? std::string(messages(MessageId::TooManyAttemptsOneMinute))
+                                  : messages.format(MessageId::TooManyAttemptsMinutes, minutes);
   http::Response response =
-      http::htmlResponse(request, 429, renderMessage("Too many attempts", message));
+      pageResponse(request, context, 429,
+                   renderMessage(context, messages(MessageId::TooManyAttemptsTitle), message));
   response.set(http::beast_http::field::retry_after, std::to_string(retry_after.count()));
   return response;
 }

@@ -9,6 +9,7 @@
 #include "http/message.h"
 #include "server/services.h"
 #include "store/store.h"
+#include "web/html.h"
 #include "web/session.h"
 
 namespace devauth::web {
@@ -24,6 +25,7 @@ StoreResult<void> countCodeFailure(Services& services, const http::Request& requ
                                    const WebSession& session);
 
 // The 429 page with Retry-After, in the style of the other pages.
-http::Response tooManyAttemptsPage(const http::Request& request, seconds retry_after);
+http::Response tooManyAttemptsPage(const http::Request& request, const PageContext& context,
+                                   seconds retry_after);
 
 }  // namespace devauth::web

@@ -5,10 +5,11 @@
 #include <ctime>
 
 #include "core/user_code.h"
-#include "web/html.h"
 
 namespace devauth::web {
 namespace {
+
+using M = MessageId;
 
 // Attributes that mark an input as invalid and point screen readers at the alert.
 std::string invalidAttributes(const std::string& error) {
@@ -19,14 +20,21 @@ std::string errorBlock(const std::string& error) {
   return error.empty() ? std::string() : alertParagraph(error);
 }
 
-std::string renderScopeList(const std::vector<std::string>& scopes) {
+// Formats the catalogue message `id`, escaped, with `html_argument` (already HTML) in its {}.
+std::string formatWithHtml(const Messages& messages, MessageId id,
+                           const std::string& html_argument) {
+  return fmt::format(fmt::runtime(escapeHtml(messages(id))), html_argument);
+}
+
+std::string renderScopeList(const Messages& messages, const std::vector<std::string>& scopes) {
   if (scopes.empty()) {
-    return "<p>No specific permissions: the application only learns that you approved.</p>\n";
+    return fmt::format("<p>{}</p>\n", escapeHtml(messages(M::NoScopes)));
   }
-  // NOTE: clients register scope names only, so the page lists names without descriptions.
+  // The plain description first and the scope's name after it, for people who know the names.
   std::string items;
   for (const auto& scope : scopes) {
-    items += fmt::format("<li><code>{}</code></li>\n", escapeHtml(scope));
+    items += fmt::format("<li>{} <code>{}</code></li>\n",
+                         escapeHtml(describeScope(messages, scope)), escapeHtml(scope));
   }
   return "<ul class=\"scopes\">\n" + items + "</ul>\n";
 }
@@ -43,98 +51,136 @@ std::string formatUtcMinute(TimePoint time) {
 
 }  // namespace
 
-std::string renderCodeForm(const CodeFormView& view) {
-  const std::string intro =
-      view.prefill.empty()
-          ? "<p>Enter the code shown on your device.</p>\n"
-          : "<p>Check that this code matches the one shown on your device, then select "
-            "Continue.</p>\n";
+std::string renderCodeForm(const PageContext& context, const CodeFormView& view) {
+  const Messages& messages = context.messages;
+  const std::string intro = fmt::format(
+      "<p>{}</p>\n",
+      escapeHtml(messages(view.prefill.empty() ? M::CodeIntro : M::CodePrefilledIntro)));
+  // The hint is announced with the input; with an error the alert is announced instead.
+  const std::string described_by =
+      view.error.empty() ? " aria-describedby=\"code-hint\"" : invalidAttributes(view.error);
   const std::string form = fmt::format(
       "<form method=\"post\" action=\"/device\">\n"
-      "<label for=\"user_code\">Code</label>\n"
+      "<label for=\"user_code\">{}</label>\n"
+      "<p class=\"hint\" id=\"code-hint\">{}</p>\n"
       "<input class=\"code\" type=\"text\" id=\"user_code\" name=\"{}\" value=\"{}\" required "
       "autofocus inputmode=\"text\" autocapitalize=\"characters\" autocomplete=\"one-time-code\" "
       "spellcheck=\"false\" maxlength=\"20\" placeholder=\"XXXX-XXXX\"{}>\n"
       "{}"
-      "<div class=\"actions\"><button type=\"submit\">Continue</button></div>\n"
+      "<div class=\"actions\"><button type=\"submit\">{}</button></div>\n"
       "</form>\n",
-      kUserCodeField, escapeHtml(view.prefill), invalidAttributes(view.error),
-      hiddenInput(kCsrfField, view.csrf_token));
-  return renderLayout("Connect a device", intro + errorBlock(view.error) + form);
+      escapeHtml(messages(M::CodeLabel)), escapeHtml(messages(M::CodeHint)), kUserCodeField,
+      escapeHtml(view.prefill), described_by, hiddenInput(kCsrfField, view.csrf_token),
+      escapeHtml(messages(M::ContinueButton)));
+  return renderLayout(context, messages(M::CodeTitle), intro + errorBlock(view.error) + form);
 }
 
-std::string renderSignInForm(const SignInView& view) {
-  const std::string intro =
-      fmt::format("<p>Sign in to continue with code <strong>{}</strong>.</p>\n",
-                  escapeHtml(formatUserCode(view.user_code)));
+std::string renderSignInForm(const PageContext& context, const SignInView& view) {
+  const Messages& messages = context.messages;
+  const std::string intro = fmt::format(
+      "<p>{}</p>\n",
+      formatWithHtml(messages, M::SignInIntro,
+                     "<strong>" + escapeHtml(formatUserCode(view.user_code)) + "</strong>"));
   const std::string form = fmt::format(
       "<form method=\"post\" action=\"/device/login\">\n"
-      "<label for=\"username\">Username</label>\n"
+      "<label for=\"username\">{}</label>\n"
       "<input type=\"text\" id=\"username\" name=\"{}\" value=\"{}\" required autofocus "
       "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\"{}>\n"
-      "<label for=\"password\">Password</label>\n"
+      "<label for=\"password\">{}</label>\n"
       "<input type=\"password\" id=\"password\" name=\"{}\" required "
       "autocomplete=\"current-password\"{}>\n"
       "{}{}"
-      "<div class=\"actions\"><button type=\"submit\">Sign in</button></div>\n"
+      "<div class=\"actions\"><button type=\"submit\">{}</button></div>\n"
       "</form>\n",
-      kUsernameField, escapeHtml(view.username), invalidAttributes(view.error), kPasswordField,
+      escapeHtml(messages(M::UsernameLabel)), kUsernameField, escapeHtml(view.username),
+      invalidAttributes(view.error), escapeHtml(messages(M::PasswordLabel)), kPasswordField,
       invalidAttributes(view.error), hiddenInput(kUserCodeField, view.user_code),
-      hiddenInput(kCsrfField, view.csrf_token));
-  return renderLayout("Sign in", intro + errorBlock(view.error) + form);
+      hiddenInput(kCsrfField, view.csrf_token), escapeHtml(messages(M::SignInButton)));
+  return renderLayout(context, messages(M::SignInTitle), intro + errorBlock(view.error) + form);
 }
 
-std::string renderConsent(const ConsentView& view) {
+std::string renderConsent(const PageContext& context, const ConsentView& view) {
+  const Messages& messages = context.messages;
   const std::string summary = fmt::format(
-      "<p><strong>{}</strong> wants to access your account from a device.</p>\n"
-      "<p>Check that this code matches the one on your device:</p>\n"
+      "<p>{}</p>\n"
+      "<p>{}</p>\n"
       "<p class=\"code-display\">{}</p>\n",
-      escapeHtml(view.client_name), escapeHtml(formatUserCode(view.user_code)));
+      formatWithHtml(messages, M::ConsentSummary,
+                     "<strong>" + escapeHtml(view.client_name) + "</strong>"),
+      escapeHtml(messages(M::ConsentCompare)), escapeHtml(formatUserCode(view.user_code)));
+  // NOTE: the store does not record the device's network address, so the page says when the
+  // device asked but not from where.
   const std::string details = fmt::format(
       "<dl class=\"details\">\n"
-      "<dt>Application</dt><dd>{} <span class=\"muted\">({})</span></dd>\n"
-      "<dt>Requested</dt><dd>{}</dd>\n"
-      "<dt>Signed in as</dt><dd>{}</dd>\n"
+      "<dt>{}</dt><dd>{} <span class=\"muted\">({})</span></dd>\n"
+      "<dt>{}</dt><dd>{}</dd>\n"
+      "<dt>{}</dt><dd>{}</dd>\n"
       "</dl>\n"
-      "<h2>Permissions</h2>\n",
-      escapeHtml(view.client_name), escapeHtml(view.client_id), escapeHtml(view.requested_at),
-      escapeHtml(view.signed_in_as));
+      "<h2>{}</h2>\n",
+      escapeHtml(messages(M::DetailApplication)), escapeHtml(view.client_name),
+      escapeHtml(view.client_id), escapeHtml(messages(M::DetailRequested)),
+      escapeHtml(view.requested_at), escapeHtml(messages(M::DetailSignedInAs)),
+      escapeHtml(view.signed_in_as), escapeHtml(messages(M::PermissionsHeading)));
   const std::string form = fmt::format(
-      "<p class=\"muted\">Approve only if you started this on a device you have with you. "
-      "If you did not, select Deny.</p>\n"
+      "<p class=\"muted\">{3}</p>\n"
       "<form method=\"post\" action=\"/device/decision\">\n"
       "{0}{1}"
       "<div class=\"actions\">\n"
-      "<button type=\"submit\" name=\"{2}\" value=\"approve\">Approve</button>\n"
-      "<button type=\"submit\" name=\"{2}\" value=\"deny\" class=\"secondary\">Deny</button>\n"
+      "<button type=\"submit\" name=\"{2}\" value=\"approve\">{4}</button>\n"
+      "<button type=\"submit\" name=\"{2}\" value=\"deny\" class=\"secondary\">{5}</button>\n"
       "</div>\n"
       "</form>\n",
       hiddenInput(kUserCodeField, view.user_code), hiddenInput(kCsrfField, view.csrf_token),
-      kDecisionField);
-  return renderLayout("Allow access?", summary + details + renderScopeList(view.scopes) + form);
+      kDecisionField, escapeHtml(messages(M::ConsentWarning)),
+      escapeHtml(messages(M::ApproveButton)), escapeHtml(messages(M::DenyButton)));
+  return renderLayout(context, messages(M::ConsentTitle),
+                      summary + details + renderScopeList(messages, view.scopes) + form);
 }
 
-std::string renderDone(Decision decision) {
-  if (decision == Decision::Approve) {
-    return renderLayout("Device connected", "<p>Done. You can return to your device.</p>\n");
+std::string renderDone(const PageContext& context, Decision decision) {
+  const Messages& messages = context.messages;
+  const bool approved = decision == Decision::Approve;
+  const std::string content =
+      fmt::format("<p class=\"{}\" role=\"status\">{}</p>\n", approved ? "success" : "notice",
+                  escapeHtml(messages(approved ? M::ApprovedText : M::DeniedText)));
+  return renderLayout(context, messages(approved ? M::ApprovedTitle : M::DeniedTitle), content);
+}
+
+std::string renderMessage(const PageContext& context, std::string_view title,
+                          std::string_view message) {
+  return renderLayout(
+      context, title,
+      alertParagraph(message) + fmt::format("<p><a class=\"button\" href=\"/device\">{}</a></p>\n",
+                                            escapeHtml(context.messages(M::StartOver))));
+}
+
+std::string describeScope(const Messages& messages, std::string_view scope) {
+  struct Known {
+    std::string_view scope;
+    MessageId description;
+  };
+  static constexpr Known kKnownScopes[] = {
+      {"openid", M::ScopeOpenid}, {"profile", M::ScopeProfile},
+      {"email", M::ScopeEmail},   {"offline_access", M::ScopeOfflineAccess},
+      {"read", M::ScopeRead},     {"write", M::ScopeWrite},
+  };
+  for (const Known& known : kKnownScopes) {
+    if (known.scope == scope) {
+      return std::string(messages(known.description));
+    }
   }
-  return renderLayout("Request denied", "<p>Request denied. You can close this page.</p>\n");
+  return messages.format(M::ScopeOther, scope);
 }
 
-std::string renderMessage(std::string_view title, std::string_view message) {
-  return renderLayout(title, alertParagraph(message) +
-                                 "<p><a class=\"button\" href=\"/device\">Start over</a></p>\n");
-}
-
-std::string describeRequestTime(TimePoint requested, TimePoint now) {
+std::string describeRequestTime(const Messages& messages, TimePoint requested, TimePoint now) {
   const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(now - requested).count();
   std::string relative;
   if (minutes < 1) {
-    relative = "Just now";
+    relative = messages(M::TimeJustNow);
   } else if (minutes == 1) {
-    relative = "1 minute ago";
+    relative = messages(M::TimeOneMinuteAgo);
   } else {
-    relative = fmt::format("{} minutes ago", minutes);
+    relative = messages.format(M::TimeMinutesAgo, minutes);
   }
   return fmt::format("{} ({})", relative, formatUtcMinute(requested));
 }

@@ -1,24 +1,17 @@
 #pragma once
 
 // The HTML of each verification page, separate from the handlers that choose which one to
-// send. Every function escapes the values it interpolates.
+// send. Every function escapes the values it interpolates and takes its text from the message
+// catalogue (web/messages.h) in the language of `context`.
 
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/clock.h"
+#include "web/html.h"
 
 namespace devauth::web {
-
-// One message for every code that cannot be used (wrong, expired, already approved or
-// denied), so the page does not reveal which codes exist (RFC 8628 §5.1).
-inline constexpr std::string_view kCodeRejectedMessage =
-    "That code didn't work. Check the code on your device and try again. If it has expired, "
-    "start again on the device.";
-inline constexpr std::string_view kFormExpiredMessage =
-    "This form expired. Reload the page and try again.";
-inline constexpr std::string_view kBadCredentialsMessage = "Incorrect username or password.";
 
 // Names of the form fields, shared by the pages and the handlers that read them.
 inline constexpr std::string_view kCsrfField = "csrf_token";
@@ -36,7 +29,7 @@ struct CodeFormView {
 };
 
 // The page that asks for the user code (RFC 8628 §3.3).
-std::string renderCodeForm(const CodeFormView& view);
+std::string renderCodeForm(const PageContext& context, const CodeFormView& view);
 
 struct SignInView {
   std::string csrf_token;
@@ -46,7 +39,7 @@ struct SignInView {
   std::string error;
 };
 
-std::string renderSignInForm(const SignInView& view);
+std::string renderSignInForm(const PageContext& context, const SignInView& view);
 
 struct ConsentView {
   std::string csrf_token;
@@ -60,20 +53,24 @@ struct ConsentView {
   std::string signed_in_as;
 };
 
-// The consent page: who asks, for what, since when, and the code to compare with the one on
-// the device (RFC 8628 §5.4), with Approve and Deny buttons.
-std::string renderConsent(const ConsentView& view);
+// The consent page: who asks, for what in plain words, since when, and the code to compare
+// with the one on the device (RFC 8628 §5.4), with Approve and Deny buttons.
+std::string renderConsent(const PageContext& context, const ConsentView& view);
 
 enum class Decision { Approve, Deny };
 
 // The page shown after the decision is stored, telling the person what to do next
 // (RFC 8628 §3.3).
-std::string renderDone(Decision decision);
+std::string renderDone(const PageContext& context, Decision decision);
 
 // A page with a title, an alert message and a link back to the code form.
-std::string renderMessage(std::string_view title, std::string_view message);
+std::string renderMessage(const PageContext& context, std::string_view title,
+                          std::string_view message);
+
+// Describes the scope `scope` in plain words, for example "Read your data" for "read".
+std::string describeScope(const Messages& messages, std::string_view scope);
 
 // Describes `requested` relative to `now`, for example "3 minutes ago (2027-01-15 08:00 UTC)".
-std::string describeRequestTime(TimePoint requested, TimePoint now);
+std::string describeRequestTime(const Messages& messages, TimePoint requested, TimePoint now);
 
 }  // namespace devauth::web

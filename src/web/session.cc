@@ -58,6 +58,8 @@ void appendCookieValues(std::string_view header, std::string_view name,
   }
 }
 
+}  // namespace
+
 bool isHttpsIssuer(std::string_view issuer) {
   constexpr std::string_view kScheme = "https://";
   return issuer.size() >= kScheme.size() &&
@@ -65,8 +67,6 @@ bool isHttpsIssuer(std::string_view issuer) {
            return a == std::tolower(static_cast<unsigned char>(b));
          });
 }
-
-}  // namespace
 
 std::vector<std::string> findCookieValues(const http::Request& request, std::string_view name) {
   std::vector<std::string> values;

@@ -51,6 +51,9 @@ StoreResult<WebSession> signIn(Services& services, const WebSession& session,
 // session lifetime, and Secure when the issuer is an https URL.
 std::string sessionCookie(const Config& config, const WebSession& session);
 
+// Whether `issuer` is an https URL, so that cookies must carry the Secure attribute.
+bool isHttpsIssuer(std::string_view issuer);
+
 // The CSRF token of forms shown to `session`: base64url(SHA-256("devauth csrf v1:" + id)).
 std::string csrfToken(const WebSession& session);
 

@@ -22,8 +22,11 @@ constexpr std::string_view kStylesheet = R"css(:root {
   --border: #6b6b75;
   --accent: #0b57d0;
   --accent-text: #ffffff;
+  --link: #0b57d0;
   --error: #b3261e;
   --error-background: #fdeceb;
+  --success: #146c2e;
+  --success-background: #e6f4ea;
   --focus: #0b57d0;
 }
 
@@ -36,8 +39,11 @@ constexpr std::string_view kStylesheet = R"css(:root {
     --border: #9a9aa6;
     --accent: #a8c7fa;
     --accent-text: #0a1d3d;
+    --link: #a8c7fa;
     --error: #ffb4ab;
     --error-background: #3b1512;
+    --success: #8bd3a0;
+    --success-background: #0f2a17;
     --focus: #a8c7fa;
   }
 }
@@ -61,6 +67,22 @@ body {
     "Noto Sans", sans-serif;
   font-size: 1rem;
   line-height: 1.5;
+}
+
+header.brand {
+  display: flex;
+  align-items: center;
+  gap: 0.625rem;
+  max-width: 30rem;
+  margin: 0 auto;
+  padding: 1rem 1rem 0.75rem;
+  border-bottom: 4px solid var(--accent);
+  font-weight: 600;
+}
+
+header.brand .logo {
+  width: 2rem;
+  height: 2rem;
 }
 
 main {
@@ -158,7 +180,11 @@ button.secondary {
 }
 
 a {
-  color: var(--accent);
+  color: var(--link);
+}
+
+a.button {
+  color: var(--accent-text);
 }
 
 :focus-visible {
@@ -172,6 +198,29 @@ a {
   border-radius: 0.25rem;
   background: var(--error-background);
   color: var(--text);
+}
+
+.hint {
+  margin: 0 0 0.5rem;
+  color: var(--muted);
+  font-size: 0.875rem;
+}
+
+.success,
+.notice {
+  padding: 0.75rem 1rem;
+  border-left: 4px solid var(--success);
+  border-radius: 0.25rem;
+  background: var(--success-background);
+}
+
+.notice {
+  border-left-color: var(--border);
+  background: var(--surface);
+}
+
+[hidden] {
+  display: none !important;
 }
 
 .code-display {
@@ -211,6 +260,71 @@ dl.details dd {
   overflow-wrap: anywhere;
 }
 
+/* The device display page: a TV or kiosk screen, read from a distance. */
+main.display,
+body[data-page="display"] header.brand {
+  max-width: 60rem;
+}
+
+.display-grid {
+  display: flex;
+  flex-direction: column;
+  align-items: center;
+  gap: 1.5rem;
+}
+
+.qr-box {
+  width: 100%;
+  max-width: 18rem;
+}
+
+.qr-box svg {
+  display: block;
+  width: 100%;
+  height: auto;
+}
+
+.display-text {
+  width: 100%;
+}
+
+.display-code {
+  font-size: clamp(2rem, 9vw, 4rem);
+  font-weight: 700;
+}
+
+.uri {
+  overflow-wrap: anywhere;
+}
+
+.status {
+  font-weight: 600;
+}
+
+.display-state h2 {
+  font-size: clamp(1.5rem, 6vw, 3rem);
+}
+
+.display-state.approved h2 {
+  color: var(--success);
+}
+
+.display-state.denied h2,
+.display-state.expired h2 {
+  color: var(--error);
+}
+
+@media (min-width: 48rem) {
+  .display-grid {
+    flex-direction: row;
+    align-items: flex-start;
+  }
+
+  .qr-box {
+    flex: 0 0 18rem;
+  }
+}
+
 @media (min-width: 40rem) {
   main {
     padding-top: 3rem;
@@ -222,6 +336,10 @@ dl.details dd {
 
   .actions button {
     flex: 1;
+  }
+
+  header.brand {
+    padding-top: 1.5rem;
   }
 }
 )css";

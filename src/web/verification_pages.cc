@@ -8,6 +8,7 @@
 #include "http/form.h"
 #include "http/response.h"
 #include "web/code_attempt_limits.h"
+#include "web/page_context.h"
 #include "web/pages.h"
 #include "web/session.h"
 
@@ -15,6 +16,7 @@ namespace devauth::web {
 namespace {
 
 using http::beast_http::field;
+using M = MessageId;
 
 // Either the value a step produced or the page to send instead.
 template <typename T>
@@ -24,15 +26,15 @@ using PageResult = Expected<T, http::Response>;
 // plus separators.
 constexpr std::size_t kMaxPrefillBytes = 64;
 
-http::Response storeFailurePage(const http::Request& request, const StoreError& error) {
+http::Response storeFailurePage(const http::Request& request, const PageContext& context,
+                                const StoreError& error) {
   const bool unavailable = error.kind == StoreError::Kind::Unavailable;
   spdlog::log(unavailable ? spdlog::level::warn : spdlog::level::err,
               "event=store_failed endpoint={} request_id={} error=\"{}\"", request.path(),
               request.request_id, error.message);
-  return http::htmlResponse(
-      request, unavailable ? 503 : 500,
-      renderMessage("Something went wrong",
-                    "The server could not complete the request. Try again in a moment."));
+  const Messages& messages = context.messages;
+  return pageResponse(request, context, unavailable ? 503 : 500,
+                      renderMessage(context, messages(M::ErrorTitle), messages(M::ServerFailure)));
 }
 
 http::Response withSessionCookie(http::Response response, const Config& config,
@@ -82,40 +84,45 @@ struct CheckedForm {
   WebSession session;
 };
 
-http::Response formExpiredPage(const http::Request& request) {
+http::Response formExpiredPage(const http::Request& request, const PageContext& context) {
   spdlog::debug("event=csrf_rejected endpoint={} request_id={}", request.path(),
                 request.request_id);
-  return http::htmlResponse(request, 403, renderMessage("Form expired", kFormExpiredMessage));
+  const Messages& messages = context.messages;
+  return pageResponse(
+      request, context, 403,
+      renderMessage(context, messages(M::FormExpiredTitle), messages(M::FormExpired)));
 }
 
 // Parses the body, loads the session and checks the CSRF token. A form without a session or
 // with a wrong token changes nothing and gets 403.
-PageResult<CheckedForm> readCheckedForm(Services& services, const http::Request& request) {
+PageResult<CheckedForm> readCheckedForm(Services& services, const http::Request& request,
+                                        const PageContext& context) {
   auto params = http::parseForm(request.message.body());
   if (!params) {
-    return unexpected(http::htmlResponse(
-        request, 400,
-        renderMessage("Something went wrong",
-                      "The form could not be read. Reload the page and try again.")));
+    const Messages& messages = context.messages;
+    return unexpected(
+        pageResponse(request, context, 400,
+                     renderMessage(context, messages(M::ErrorTitle), messages(M::FormUnreadable))));
   }
 
   auto session = loadSession(services, request);
   if (!session) {
-    return unexpected(storeFailurePage(request, session.error()));
+    return unexpected(storeFailurePage(request, context, session.error()));
   }
 
   const auto submitted = params->get(kCsrfField);
   if (!session->has_value() || !submitted || !checkCsrfToken(**session, *submitted)) {
-    return unexpected(formExpiredPage(request));
+    return unexpected(formExpiredPage(request, context));
   }
   return CheckedForm{std::move(*params), std::move(**session)};
 }
 
-http::Response codeRejectedPage(const http::Request& request, const WebSession& session) {
+http::Response codeRejectedPage(const http::Request& request, const PageContext& context,
+                                const WebSession& session) {
   CodeFormView view;
   view.csrf_token = csrfToken(session);
-  view.error = kCodeRejectedMessage;
-  return http::htmlResponse(request, 400, renderCodeForm(view));
+  view.error = context.messages(M::CodeRejected);
+  return pageResponse(request, context, 400, renderCodeForm(context, view));
 }
 
 // An authorization a person may still decide on, with the canonical code that named it.
@@ -129,24 +136,24 @@ struct DecidableCode {
 // A session or address over its failure budget gets the 429 page before any lookup, and every
 // well-formed code that finds nothing counts as a failure (web/code_attempt_limits.h).
 PageResult<DecidableCode> findDecidableCode(Services& services, const http::Request& request,
-                                            const WebSession& session,
+                                            const PageContext& context, const WebSession& session,
                                             const std::optional<std::string>& input) {
   auto wait = codeAttemptWait(services, request, session);
   if (!wait) {
-    return unexpected(storeFailurePage(request, wait.error()));
+    return unexpected(storeFailurePage(request, context, wait.error()));
   }
   if (*wait) {
-    return unexpected(tooManyAttemptsPage(request, **wait));
+    return unexpected(tooManyAttemptsPage(request, context, **wait));
   }
 
   auto canonical = input ? normalizeUserCode(*input) : std::nullopt;
   if (!canonical) {
-    return unexpected(codeRejectedPage(request, session));
+    return unexpected(codeRejectedPage(request, context, session));
   }
 
   auto found = services.store.findByUserCode(hashSecret(*canonical));
   if (!found) {
-    return unexpected(storeFailurePage(request, found.error()));
+    return unexpected(storeFailurePage(request, context, found.error()));
   }
 
   const std::optional<Authorization>& authorization = found.value();
@@ -155,22 +162,22 @@ PageResult<DecidableCode> findDecidableCode(Services& services, const http::Requ
     spdlog::debug("event=user_code_rejected request_id={}", request.request_id);
     auto counted = countCodeFailure(services, request, session);
     if (!counted) {
-      return unexpected(storeFailurePage(request, counted.error()));
+      return unexpected(storeFailurePage(request, context, counted.error()));
     }
-    return unexpected(codeRejectedPage(request, session));
+    return unexpected(codeRejectedPage(request, context, session));
   }
   return DecidableCode{std::move(*canonical), std::move(*found.value())};
 }
 
-http::Response signInPage(const http::Request& request, unsigned status, const WebSession& session,
-                          const std::string& user_code, std::string username = {},
-                          std::string_view error = {}) {
+http::Response signInPage(const http::Request& request, const PageContext& context, unsigned status,
+                          const WebSession& session, const std::string& user_code,
+                          std::string username = {}, std::string_view error = {}) {
   SignInView view;
   view.csrf_token = csrfToken(session);
   view.user_code = user_code;
   view.username = std::move(username);
   view.error = error;
-  return http::htmlResponse(request, status, renderSignInForm(view));
+  return pageResponse(request, context, status, renderSignInForm(context, view));
 }
 
 std::vector<std::string> scopeList(const std::string& scope) {
@@ -181,13 +188,14 @@ std::vector<std::string> scopeList(const std::string& scope) {
 }
 
 http::Response consentPage(Services& services, const http::Request& request,
-                           const WebSession& session, const DecidableCode& code) {
+                           const PageContext& context, const WebSession& session,
+                           const DecidableCode& code) {
   auto client = services.store.findClient(code.authorization.client_id);
   if (!client) {
-    return storeFailurePage(request, client.error());
+    return storeFailurePage(request, context, client.error());
   }
   if (!client->has_value()) {
-    return codeRejectedPage(request, session);
+    return codeRejectedPage(request, context, session);
   }
 
   ConsentView view;
@@ -196,10 +204,11 @@ http::Response consentPage(Services& services, const http::Request& request,
   view.client_id = code.authorization.client_id;
   view.client_name = (*client)->name.empty() ? (*client)->id : (*client)->name;
   view.scopes = scopeList(code.authorization.scope);
-  view.requested_at = describeRequestTime(code.authorization.created_at, services.clock.now());
+  view.requested_at =
+      describeRequestTime(context.messages, code.authorization.created_at, services.clock.now());
   // NOTE: sessions store the subject only, so the page names the account by its subject.
   view.signed_in_as = session.record.subject.value_or("");
-  return http::htmlResponse(request, 200, renderConsent(view));
+  return pageResponse(request, context, 200, renderConsent(context, view));
 }
 
 // A password hash to verify against when the username is unknown, so that an unknown user
@@ -259,33 +268,34 @@ void logDecision(const http::Request& request, const Authorization& authorizatio
                authorization.id, authorization.client_id, subject, request.request_id);
 }
 
-http::Response signInRequiredPage(const http::Request& request) {
-  return http::htmlResponse(
-      request, 401,
-      renderMessage("Sign in required",
-                    "Your sign-in has ended. Start over and sign in again to continue."));
+http::Response signInRequiredPage(const http::Request& request, const PageContext& context) {
+  const Messages& messages = context.messages;
+  return pageResponse(
+      request, context, 401,
+      renderMessage(context, messages(M::SignInRequiredTitle), messages(M::SignInRequired)));
 }
 
-http::Response malformedDecisionPage(const http::Request& request) {
-  return http::htmlResponse(
-      request, 400,
-      renderMessage("Something went wrong",
-                    "Choose Approve or Deny. Reload the page and try again."));
+http::Response malformedDecisionPage(const http::Request& request, const PageContext& context) {
+  const Messages& messages = context.messages;
+  return pageResponse(
+      request, context, 400,
+      renderMessage(context, messages(M::ErrorTitle), messages(M::MalformedDecision)));
 }
 
 }  // namespace
 
 http::Response handleDevicePage(Services& services, const http::Request& request) {
+  const PageContext context = makePageContext(services, request);
   CodeFormView view;
   view.prefill = prefillFromQuery(request);
 
   auto ensured = ensureSession(services, request);
   if (!ensured) {
-    return storeFailurePage(request, ensured.error());
+    return storeFailurePage(request, context, ensured.error());
   }
 
   view.csrf_token = csrfToken(ensured->session);
-  http::Response response = http::htmlResponse(request, 200, renderCodeForm(view));
+  http::Response response = pageResponse(request, context, 200, renderCodeForm(context, view));
   if (ensured->created) {
     return withSessionCookie(std::move(response), services.config, ensured->session);
   }
@@ -293,65 +303,72 @@ http::Response handleDevicePage(Services& services, const http::Request& request
 }
 
 http::Response handleCodeSubmit(Services& services, const http::Request& request) {
-  auto form = readCheckedForm(services, request);
+  const PageContext context = makePageContext(services, request);
+  auto form = readCheckedForm(services, request, context);
   if (!form) {
     return form.error();
   }
 
-  auto code = findDecidableCode(services, request, form->session, form->params.get(kUserCodeField));
+  auto code = findDecidableCode(services, request, context, form->session,
+                                form->params.get(kUserCodeField));
   if (!code) {
     return code.error();
   }
 
   if (!form->session.signedIn()) {
-    return signInPage(request, 200, form->session, code->user_code);
+    return signInPage(request, context, 200, form->session, code->user_code);
   }
-  return consentPage(services, request, form->session, *code);
+  return consentPage(services, request, context, form->session, *code);
 }
 
 http::Response handleLogin(Services& services, const http::Request& request) {
-  auto form = readCheckedForm(services, request);
+  const PageContext context = makePageContext(services, request);
+  auto form = readCheckedForm(services, request, context);
   if (!form) {
     return form.error();
   }
 
-  auto code = findDecidableCode(services, request, form->session, form->params.get(kUserCodeField));
+  auto code = findDecidableCode(services, request, context, form->session,
+                                form->params.get(kUserCodeField));
   if (!code) {
     return code.error();
   }
 
   auto subject = authenticate(services, form->params);
   if (!subject) {
-    return storeFailurePage(request, subject.error());
+    return storeFailurePage(request, context, subject.error());
   }
   if (!subject->has_value()) {
     spdlog::debug("event=sign_in_failed request_id={}", request.request_id);
-    return signInPage(request, 401, form->session, code->user_code,
-                      form->params.get(kUsernameField).value_or(""), kBadCredentialsMessage);
+    return signInPage(request, context, 401, form->session, code->user_code,
+                      form->params.get(kUsernameField).value_or(""),
+                      context.messages(M::BadCredentials));
   }
 
   auto signed_in = signIn(services, form->session, **subject);
   if (!signed_in) {
-    return storeFailurePage(request, signed_in.error());
+    return storeFailurePage(request, context, signed_in.error());
   }
-  return withSessionCookie(consentPage(services, request, *signed_in, *code), services.config,
-                           *signed_in);
+  return withSessionCookie(consentPage(services, request, context, *signed_in, *code),
+                           services.config, *signed_in);
 }
 
 http::Response handleDecision(Services& services, const http::Request& request) {
-  auto form = readCheckedForm(services, request);
+  const PageContext context = makePageContext(services, request);
+  auto form = readCheckedForm(services, request, context);
   if (!form) {
     return form.error();
   }
   if (!form->session.signedIn()) {
-    return signInRequiredPage(request);
+    return signInRequiredPage(request, context);
   }
   const auto decision = parseDecision(form->params.get(kDecisionField));
   if (!decision) {
-    return malformedDecisionPage(request);
+    return malformedDecisionPage(request, context);
   }
 
-  auto code = findDecidableCode(services, request, form->session, form->params.get(kUserCodeField));
+  auto code = findDecidableCode(services, request, context, form->session,
+                                form->params.get(kUserCodeField));
   if (!code) {
     return code.error();
   }
@@ -359,14 +376,14 @@ http::Response handleDecision(Services& services, const http::Request& request) 
   const std::string& subject = *form->session.record.subject;
   auto recorded = recordDecision(services, code->authorization, subject, *decision);
   if (!recorded) {
-    return storeFailurePage(request, recorded.error());
+    return storeFailurePage(request, context, recorded.error());
   }
   if (!*recorded) {
-    return codeRejectedPage(request, form->session);
+    return codeRejectedPage(request, context, form->session);
   }
 
   logDecision(request, code->authorization, subject, *decision);
-  return http::htmlResponse(request, 200, renderDone(*decision));
+  return pageResponse(request, context, 200, renderDone(context, *decision));
 }
 
 }  // namespace devauth::web

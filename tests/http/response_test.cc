@@ -8,7 +8,8 @@ namespace {
 using beast_http::field;
 
 constexpr std::string_view kExpectedPolicy =
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'";
 
 Request makeRequest() {

@@ -408,7 +408,8 @@ TEST_F(HttpServerTest, HtmlResponseCarriesSecurityHeaders) {
   EXPECT_EQ(result.status, 200U);
   EXPECT_EQ(result.header("Content-Type"), "text/html; charset=utf-8");
   EXPECT_EQ(result.header("Content-Security-Policy"),
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; form-action 'self'; "
             "frame-ancestors 'none'; base-uri 'none'");
   EXPECT_EQ(result.header("X-Frame-Options"), "DENY");
   EXPECT_EQ(result.header("X-Content-Type-Options"), "nosniff");

@@ -274,8 +274,8 @@ TEST_F(VerificationPagesTest, ApproveFlowIssuesTokenToDevice) {
   const HttpResult consent = openConsent(browser, codes.user_code);
   ASSERT_EQ(consent.status, 200u) << consent.body;
   EXPECT_NE(consent.body.find("Client tv"), std::string::npos);
-  EXPECT_NE(consent.body.find("<li><code>read</code></li>"), std::string::npos);
-  EXPECT_NE(consent.body.find("<li><code>write</code></li>"), std::string::npos);
+  EXPECT_NE(consent.body.find("<li>Read your data <code>read</code></li>"), std::string::npos);
+  EXPECT_NE(consent.body.find("<li>Change your data <code>write</code></li>"), std::string::npos);
   EXPECT_NE(consent.body.find(">" + codes.user_code + "<"), std::string::npos);
   EXPECT_NE(consent.body.find("Check that this code matches the one on your device"),
             std::string::npos);
@@ -390,7 +390,7 @@ TEST_F(VerificationPagesTest, UserCodeQueryIsEscaped) {
       server_.port(), "GET", "/device?user_code=%3Cscript%3Ealert(1)%3C%2Fscript%3E");
 
   EXPECT_EQ(page.status, 200u);
-  EXPECT_EQ(page.body.find("<script"), std::string::npos);
+  EXPECT_EQ(page.body.find("<script>"), std::string::npos);
   EXPECT_NE(page.body.find("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\""), std::string::npos)
       << page.body;
 }
