@@ -192,9 +192,9 @@ for (const viewport of Object.keys(viewports)) {
         assert.equal(await page.evaluate(() => document.activeElement.id), 'user_code');
         await page.keyboard.type(typed);
         assert.equal(await page.getByLabel('Code').inputValue(), flow.user_code);
-        await reachConsent(page, server.url, typed, `${viewport}-1`);
+        await reachConsent(page, server.url, typed, viewport);
 
-        await shoot(page, `${viewport}-3-consent`);
+        await shoot(page, `${viewport}-consent`);
         const main = page.locator('main');
         await assert.doesNotReject(main.getByText(clientName).first().waitFor());
         assert.ok(await main.getByText('Confirm who you are').isVisible());
@@ -207,7 +207,7 @@ for (const viewport of Object.keys(viewports)) {
         await page.waitForSelector('h1:has-text("Device connected")');
         await checkPage(page);
         assert.ok(await page.getByText('You can return to your device.').isVisible());
-        await shoot(page, `${viewport}-4-approved`);
+        await shoot(page, `${viewport}-approved`);
 
         const token = await poll(server.url, flow.device_code);
         assert.equal(token.status, 200);
@@ -291,7 +291,8 @@ for (const viewport of Object.keys(viewports)) {
 
     test('display page turns to approved after approval on the phone', async () => {
       const server = await startServer();
-      const display = await openPage('desktop');
+      // The display page at the same viewport, so that both layouts are checked.
+      const display = await openPage(viewport);
       const phone = await openPage(viewport);
       try {
         await display.goto(`${server.url}/device/display`);
