@@ -27,6 +27,8 @@ struct ClientAddOptions {
   CLI::Option* default_scopes_option = nullptr;
   bool may_approve = false;
   bool no_device_grant = false;
+  bool refresh_tokens = false;
+  bool may_introspect = false;
   long token_ttl = 3600;
   std::string access_token_format = "opaque";
   std::string store{kDefaultStore};
@@ -74,6 +76,11 @@ Expected<Client, std::string> buildClient(const ClientAddOptions& options, TimeP
         std::string("--may-approve needs --confidential: only a client with a "
                     "secret may approve codes"));
   }
+  if (options.may_introspect && !options.confidential) {
+    return unexpected(
+        std::string("--may-introspect needs --confidential: only a client with a "
+                    "secret may introspect tokens"));
+  }
 
   Client client;
   client.id = options.id;
@@ -81,6 +88,8 @@ Expected<Client, std::string> buildClient(const ClientAddOptions& options, TimeP
   client.type = options.confidential ? ClientType::Confidential : ClientType::Public;
   client.device_grant = !options.no_device_grant;
   client.may_approve = options.may_approve;
+  client.refresh_grant = options.refresh_tokens;
+  client.may_introspect = options.may_introspect;
   client.access_token_ttl = seconds(options.token_ttl);
   // CLI::IsMember below admits only the two names.
   client.access_token_format =
@@ -154,6 +163,12 @@ std::string describeFlags(const Client& client) {
   flags.push_back(client.device_grant ? "device-grant" : "no-device-grant");
   if (client.may_approve) {
     flags.push_back("may-approve");
+  }
+  if (client.refresh_grant) {
+    flags.push_back("refresh-tokens");
+  }
+  if (client.may_introspect) {
+    flags.push_back("may-introspect");
   }
   flags.push_back(fmt::format("token-ttl={}s", client.access_token_ttl.count()));
   if (client.access_token_format == AccessTokenFormat::Jwt) {
@@ -249,6 +264,12 @@ void addClientAddCommand(CLI::App& client, int& exit_code) {
                 "--confidential");
   add->add_flag("--no-device-grant", options->no_device_grant,
                 "Do not allow the device authorization grant for this client");
+  add->add_flag("--refresh-tokens", options->refresh_tokens,
+                "Allow the refresh token grant: token responses carry a refresh token, rotated "
+                "at every use");
+  add->add_flag("--may-introspect", options->may_introspect,
+                "Allow the client to call the introspection endpoint, as a resource server "
+                "does; needs --confidential");
   add->add_option("--token-ttl", options->token_ttl, "Access token lifetime, in seconds")
       ->capture_default_str()
       ->check(CLI::Range(60L, 7L * 86400L));

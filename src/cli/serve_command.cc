@@ -33,6 +33,8 @@ struct ServeOptions {
   long expires_in = 600;
   long interval = 5;
   long purge_period = 60;
+  long refresh_token_idle_ttl = 14 * 24 * 3600;
+  long refresh_token_max_ttl = 90 * 24 * 3600;
   std::string log_level = "info";
   bool demo = false;
   AbuseLimits limits;
@@ -113,6 +115,8 @@ Config makeConfig(const ServeOptions& options) {
   if (config.display_client.empty() && options.demo) {
     config.display_client = kDemoClientId;
   }
+  config.refresh_token_idle_ttl = seconds(options.refresh_token_idle_ttl);
+  config.refresh_token_max_ttl = seconds(options.refresh_token_max_ttl);
   return config;
 }
 
@@ -363,6 +367,17 @@ void addServeCommand(CLI::App& app, int& exit_code) {
                    "Time between purges of expired codes, sessions and tokens, in seconds")
       ->capture_default_str()
       ->check(CLI::Range(1L, 86400L));
+  serve
+      ->add_option("--refresh-token-idle-ttl", options->refresh_token_idle_ttl,
+                   "Time after which an unused refresh token expires, in seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 10L * 365 * 86400));
+  serve
+      ->add_option("--refresh-token-max-ttl", options->refresh_token_max_ttl,
+                   "Time after approval after which no refresh token of that approval is "
+                   "accepted, in seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1L, 10L * 365 * 86400));
   serve
       ->add_option("--log-level", options->log_level,
                    "Minimum level of the log lines written to stderr")

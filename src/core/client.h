@@ -42,6 +42,12 @@ struct Client {
   // Whether the client is a trusted backend that may approve or deny codes through the
   // approval API. Only confidential clients may have it.
   bool may_approve = false;
+  // Whether the client may use the refresh token grant (RFC 6749 §6). Its device code token
+  // responses then carry a refresh token.
+  bool refresh_grant = false;
+  // Whether the client may call the introspection endpoint (RFC 7662 §2.1), as a resource
+  // server does. Only confidential clients may have it.
+  bool may_introspect = false;
   // Access token lifetime for tokens minted for this client.
   seconds access_token_ttl{3600};
   AccessTokenFormat access_token_format = AccessTokenFormat::Opaque;

@@ -2,8 +2,8 @@
 //
 // Members and the reasons for the choices:
 // - issuer, token_endpoint and device_authorization_endpoint (RFC 8414 §2, RFC 8628 §4);
-// - grant_types_supported lists only the device code URN, because without the member a client
-//   assumes authorization_code and implicit (RFC 8414 §2);
+// - grant_types_supported lists the device code URN and refresh_token, because without the
+//   member a client assumes authorization_code and implicit (RFC 8414 §2);
 // - token_endpoint_auth_methods_supported: none for public clients, client_secret_basic and
 //   client_secret_post for confidential ones (RFC 6749 §2.3.1);
 // - jwks_uri: the keys that sign JWT access tokens and ID tokens (RFC 8414 §2);
@@ -18,6 +18,7 @@
 #include <boost/url/parse.hpp>
 #include <set>
 
+#include "core/grant.h"
 #include "http/response.h"
 #include "oauth/endpoint_error.h"
 #include "oauth/endpoints.h"
@@ -68,7 +69,7 @@ http::Response handleMetadata(Services& services, const http::Request& request) 
   body["token_endpoint"] = issuer + "/oauth/device/token";
   body["device_authorization_endpoint"] = issuer + "/oauth/device/begin";
   body["jwks_uri"] = issuer + "/oauth/jwks";
-  body["grant_types_supported"] = boost::json::array{kDeviceCodeGrantType};
+  body["grant_types_supported"] = boost::json::array{kDeviceCodeGrantType, kRefreshTokenGrantType};
   body["token_endpoint_auth_methods_supported"] =
       boost::json::array{"none", "client_secret_basic", "client_secret_post"};
   if (!scopes->empty()) {

@@ -39,22 +39,24 @@ std::string accessTokenAudience(const Config& config) {
 }
 
 Expected<std::string, std::string> signAccessToken(Services& services, const Client& client,
-                                                   const Authorization& authorization,
-                                                   const std::string& scope, TimePoint now) {
+                                                   const std::string& subject,
+                                                   std::optional<TimePoint> auth_time,
+                                                   const std::string& scope, TimePoint now,
+                                                   TimePoint expires_at) {
   boost::json::object claims;
   claims["iss"] = services.config.issuer;
-  claims["sub"] = authorization.subject.value_or("");
+  claims["sub"] = subject;
   claims["aud"] = accessTokenAudience(services.config);
   claims["client_id"] = client.id;
   if (!scope.empty()) {
     claims["scope"] = scope;
   }
   claims["iat"] = unixSeconds(now);
-  claims["exp"] = unixSeconds(now + client.access_token_ttl);
+  claims["exp"] = unixSeconds(expires_at);
   // RFC 9068 §2.2: jti is unique per token; 256 random bits make collisions negligible.
   claims["jti"] = generateSecret(services.random);
-  if (authorization.decided_at) {
-    claims["auth_time"] = unixSeconds(*authorization.decided_at);
+  if (auth_time) {
+    claims["auth_time"] = unixSeconds(*auth_time);
   }
   // RFC 9068 §2.1: typ at+jwt tells resource servers that this is an access token, so an ID
   // token cannot be replayed in its place.

@@ -3,6 +3,7 @@
 // The signed tokens of the token endpoint: JWT access tokens (RFC 9068) and OpenID Connect ID
 // tokens (OpenID Connect Core 1.0 §2), both signed with the server's active key.
 
+#include <optional>
 #include <string>
 
 #include "core/authorization.h"
@@ -22,10 +23,13 @@ bool hasOpenIdScope(const std::string& scope);
 std::string accessTokenAudience(const Config& config);
 
 // Signs a JWT access token with header typ at+jwt and the claims iss, sub, aud, client_id,
-// scope (when not empty), iat, exp and jti (RFC 9068 §2.1-2.2). Fails when no key can be used.
+// scope (when not empty), iat, exp, jti and auth_time when set (RFC 9068 §2.1-2.2). Fails when
+// no key can be used.
 Expected<std::string, std::string> signAccessToken(Services& services, const Client& client,
-                                                   const Authorization& authorization,
-                                                   const std::string& scope, TimePoint now);
+                                                   const std::string& subject,
+                                                   std::optional<TimePoint> auth_time,
+                                                   const std::string& scope, TimePoint now,
+                                                   TimePoint expires_at);
 
 // Signs an ID token with the claims iss, sub, aud (the client_id), exp, iat and auth_time, the
 // time the person approved (OpenID Connect Core 1.0 §2). It lives as long as the client's

@@ -1,18 +1,20 @@
-// POST /oauth/device/token with the device_code grant (RFC 8628 §3.4-3.5, RFC 6749 §5).
+// POST /oauth/device/token with the device_code grant (RFC 8628 §3.4-3.5, RFC 6749 §5). The
+// refresh_token grant shares checks 1 and 2, then continues in oauth/refresh_grant.cc.
 //
 // The checks run in this order, so that a malformed request never reaches the store and the
 // state of a device code is revealed only to the client it was issued to:
 //  1. the shared request checks (oauth/request_checks.h) -> invalid_request;
-//  2. grant_type is present -> invalid_request, and is exactly the device_code URN
-//     (case-sensitive) -> unsupported_grant_type;
+//  2. grant_type is present -> invalid_request, and is exactly the device_code URN or
+//     refresh_token (case-sensitive) -> unsupported_grant_type;
 //  3. device_code is present -> invalid_request;
 //  4. client authentication (RFC 6749 §3.2.1) -> invalid_client or invalid_request;
 //  5. the client may use the device grant -> unauthorized_client;
 //  6. the device code is known and was issued to this client -> invalid_grant, with the same
 //     body for both cases (RFC 6749 §5.2);
 //  7. core decidePoll: redeemed -> invalid_grant, expired -> expired_token, denied ->
-//     access_denied, approved -> redeem once and issue the token, pending -> slow_down or
-//     authorization_pending (RFC 8628 §3.5).
+//     access_denied, approved -> redeem once and issue the token (with a refresh token when
+//     the client has the refresh grant), pending -> slow_down or authorization_pending
+//     (RFC 8628 §3.5).
 
 #include <spdlog/spdlog.h>
 
@@ -25,6 +27,7 @@
 #include "oauth/relay_token.h"
 #include "oauth/request_checks.h"
 #include "oauth/signed_tokens.h"
+#include "oauth/token_issue.h"
 
 namespace devauth::oauth {
 namespace {
@@ -41,41 +44,18 @@ struct TokenRequest {
   std::string device_code;
 };
 
-// The token sent to the device, and the stored record when the token was minted here.
-struct TokenGrant {
-  std::string access_token;
-  std::string token_type;
-  std::optional<std::int64_t> expires_in;
-  std::string scope;
-  std::optional<IssuedToken> issued;
-  // Set when the granted scope has openid (OpenID Connect Core 1.0 §3.1.3.3).
-  std::optional<std::string> id_token;
-};
-
 http::Response errorCodeResponse(const http::Request& request, OAuthErrorCode code) {
   return errorResponse(request, EndpointError{makeError(code)});
 }
 
-EndpointResult<TokenRequest> validateTokenRequest(Services& services,
-                                                  const http::Request& request) {
-  auto form = checkOAuthRequest(request);
-  if (!form) {
-    return unexpected(EndpointError{form.error()});
-  }
-  const auto grant_type = form->get("grant_type");
-  if (!grant_type) {
-    return fail(OAuthErrorCode::InvalidRequest, "Missing grant_type.");
-  }
-  if (*grant_type != kDeviceCodeGrantType) {
-    return fail(OAuthErrorCode::UnsupportedGrantType,
-                "Only grant_type urn:ietf:params:oauth:grant-type:device_code is supported.");
-  }
-  auto device_code = form->get("device_code");
+EndpointResult<TokenRequest> validateTokenRequest(Services& services, const http::Request& request,
+                                                  const http::FormParams& form) {
+  auto device_code = form.get("device_code");
   if (!device_code) {
     return fail(OAuthErrorCode::InvalidRequest, "Missing device_code.");
   }
 
-  auto authenticated = authenticateClient(services, request, *form);
+  auto authenticated = authenticateClient(services, request, form);
   if (!authenticated) {
     return unexpected(authenticated.error());
   }
@@ -103,21 +83,6 @@ EndpointResult<Authorization> loadAuthorization(Services& services, const http::
   return std::move(**found);
 }
 
-// RFC 6749 §3.3: the granted scope may be narrower than requested. Scopes removed from the
-// client since the device authorization request are dropped.
-std::string currentlyAllowedScope(const Client& client, const std::string& scope) {
-  if (scope.empty()) {
-    return {};
-  }
-  std::vector<std::string> granted;
-  for (auto& token : parseScope(scope).value_or(std::vector<std::string>{})) {
-    if (scopesNotAllowed({token}, client.allowed_scopes).empty()) {
-      granted.push_back(std::move(token));
-    }
-  }
-  return joinScope(granted);
-}
-
 EndpointResult<TokenGrant> openRelayedGrant(const http::Request& request,
                                             const TokenRequest& token_request,
                                             const Authorization& authorization) {
@@ -128,71 +93,68 @@ EndpointResult<TokenGrant> openRelayedGrant(const http::Request& request,
                   authorization.id, request.request_id);
     return fail(OAuthErrorCode::ServerError);
   }
-  return TokenGrant{relayed->access_token, relayed->token_type, relayed->expires_in,
-                    relayed->scope,        std::nullopt,        std::nullopt};
+  TokenGrant grant;
+  grant.access_token = relayed->access_token;
+  grant.token_type = relayed->token_type;
+  grant.expires_in = relayed->expires_in;
+  grant.scope = relayed->scope;
+  return grant;
 }
 
-// Signing fails only on a server fault (store or key-encryption key), before the redemption,
-// so the device can poll again once it is fixed.
-EndpointResult<std::string> checkSigned(const http::Request& request, std::string_view what,
-                                        Expected<std::string, std::string> token) {
-  if (!token) {
-    spdlog::error("event=token_signing_failed token={} request_id={} error=\"{}\"", what,
-                  request.request_id, token.error());
-    return fail(OAuthErrorCode::ServerError);
-  }
-  return std::move(token).value();
+// The grant of a client with the refresh token grant: the approval from which its refresh
+// tokens descend, with the absolute lifetime counted from redemption.
+Grant refreshableGrant(Services& services, const Client& client, const Authorization& authorization,
+                       const std::string& scope, TimePoint now) {
+  return Grant{authorization.id,
+               client.id,
+               authorization.subject.value_or(""),
+               scope,
+               now,
+               now + services.config.refresh_token_max_ttl,
+               std::nullopt};
 }
 
-// Mints the access token in the client's format (an opaque random string or an RFC 9068 JWT)
-// and, for the openid scope, an ID token. Either way only the token's hash is stored, so a JWT
-// access token can be looked up and revoked like an opaque one.
+// Mints the access token in the client's format and, for the openid scope, an ID token. For a
+// client with the refresh token grant it also draws the first refresh token of `refreshable`,
+// and the access token does not outlive that grant.
 EndpointResult<TokenGrant> mintGrant(Services& services, const http::Request& request,
                                      const TokenRequest& token_request,
-                                     const Authorization& authorization, TimePoint now) {
+                                     const Authorization& authorization,
+                                     const std::optional<Grant>& refreshable, TimePoint now) {
   const Client& client = token_request.client;
-  TokenGrant grant;
-  grant.token_type = "Bearer";
-  grant.expires_in = client.access_token_ttl.count();
-  grant.scope = currentlyAllowedScope(client, authorization.scope);
-  if (client.access_token_format == AccessTokenFormat::Jwt) {
-    auto jwt = checkSigned(request, "access_token",
-                           signAccessToken(services, client, authorization, grant.scope, now));
-    if (!jwt) {
-      return unexpected(jwt.error());
-    }
-    grant.access_token = std::move(*jwt);
-  } else {
-    grant.access_token = generateSecret(services.random);
+  AccessTokenClaims claims{
+      authorization.id, authorization.subject.value_or(""), authorization.decided_at,
+      currentlyAllowedScope(client, authorization.scope), now + client.access_token_ttl};
+  if (refreshable) {
+    claims.expires_at = std::min(claims.expires_at, refreshable->expires_at);
   }
-  if (hasOpenIdScope(grant.scope)) {
+  auto grant = mintAccessToken(services, request, client, claims, now);
+  if (!grant) {
+    return unexpected(grant.error());
+  }
+  if (hasOpenIdScope(grant->scope)) {
     auto id_token =
         checkSigned(request, "id_token", signIdToken(services, client, authorization, now));
     if (!id_token) {
       return unexpected(id_token.error());
     }
-    grant.id_token = std::move(*id_token);
+    grant->id_token = std::move(*id_token);
   }
-  grant.issued = IssuedToken{hashSecret(grant.access_token),     authorization.id, client.id,
-                             authorization.subject.value_or(""), grant.scope,      now,
-                             now + client.access_token_ttl};
   return grant;
 }
 
-http::Response respondToken(const http::Request& request, const TokenGrant& grant) {
-  boost::json::object body;
-  body["access_token"] = grant.access_token;
-  body["token_type"] = grant.token_type;
-  if (grant.expires_in) {
-    body["expires_in"] = *grant.expires_in;
+// Stores the redemption, with the grant and its first refresh token when `refreshable` is set,
+// and returns whether this poll won the redemption.
+StoreResult<bool> storeRedemption(Services& services, const Authorization& authorization,
+                                  TokenGrant& grant, const std::optional<Grant>& refreshable,
+                                  TimePoint now) {
+  if (!refreshable || !grant.issued) {
+    return services.store.redeem(authorization.id, grant.issued, now);
   }
-  if (!grant.scope.empty()) {
-    body["scope"] = grant.scope;
-  }
-  if (grant.id_token) {
-    body["id_token"] = *grant.id_token;
-  }
-  return http::jsonResponse(request, 200, body);
+  auto [refresh_token, record] = mintRefreshToken(services, *refreshable, now);
+  grant.refresh_token = std::move(refresh_token);
+  return services.store.redeemWithRefreshToken(authorization.id, *grant.issued, *refreshable,
+                                               record, now);
 }
 
 // Responds to a poll that lost the redemption race, from the state that the winner left.
@@ -214,14 +176,22 @@ http::Response respondFromCurrentState(Services& services, const http::Request& 
 http::Response redeemAndRespond(Services& services, const http::Request& request,
                                 const TokenRequest& token_request,
                                 const Authorization& authorization, TimePoint now) {
-  auto grant = authorization.sealed_relay_token
+  const bool relayed = authorization.sealed_relay_token.has_value();
+  // A relayed token was not minted here, so no refresh token can renew it.
+  std::optional<Grant> refreshable;
+  if (!relayed && token_request.client.refresh_grant) {
+    refreshable =
+        refreshableGrant(services, token_request.client, authorization,
+                         currentlyAllowedScope(token_request.client, authorization.scope), now);
+  }
+  auto grant = relayed
                    ? openRelayedGrant(request, token_request, authorization)
-                   : mintGrant(services, request, token_request, authorization, now);
+                   : mintGrant(services, request, token_request, authorization, refreshable, now);
   if (!grant) {
     return errorResponse(request, grant.error());
   }
 
-  auto redeemed = services.store.redeem(authorization.id, grant->issued, now);
+  auto redeemed = storeRedemption(services, authorization, *grant, refreshable, now);
   if (!redeemed) {
     return errorResponse(request, storeFailure(request, "redeem", redeemed.error()));
   }
@@ -271,7 +241,27 @@ http::Response answerPoll(Services& services, const http::Request& request,
 }  // namespace
 
 http::Response handleToken(Services& services, const http::Request& request) {
-  auto token_request = validateTokenRequest(services, request);
+  auto form = checkOAuthRequest(request);
+  if (!form) {
+    return errorResponse(request, EndpointError{form.error()});
+  }
+  const auto grant_type = form->get("grant_type");
+  if (!grant_type) {
+    return errorResponse(
+        request, EndpointError{makeError(OAuthErrorCode::InvalidRequest, "Missing grant_type.")});
+  }
+  if (*grant_type == kRefreshTokenGrantType) {
+    return handleRefreshTokenGrant(services, request, *form);
+  }
+  if (*grant_type != kDeviceCodeGrantType) {
+    return errorResponse(request,
+                         EndpointError{makeError(OAuthErrorCode::UnsupportedGrantType,
+                                                 "Only grant_type "
+                                                 "urn:ietf:params:oauth:grant-type:device_code and "
+                                                 "refresh_token are supported.")});
+  }
+
+  auto token_request = validateTokenRequest(services, request, *form);
   if (!token_request) {
     return errorResponse(request, token_request.error());
   }

@@ -46,6 +46,11 @@ struct Config {
   // Lifetime of a browser session on the verification pages.
   seconds session_ttl{1800};
 
+  // Refresh tokens (RFC 6749 §6, RFC 9700 §4.14.2): one unused for the idle lifetime expires,
+  // and none of one approval is accepted after the absolute lifetime, counted from approval.
+  seconds refresh_token_idle_ttl{14 * 24 * 3600};
+  seconds refresh_token_max_ttl{90 * 24 * 3600};
+
   // Rate limits against user-code guessing, flooding and client-secret guessing.
   AbuseLimits limits;
   // Whether the limits count the last X-Forwarded-For address instead of the peer address. Set

@@ -21,6 +21,7 @@
 #include "core/authorization.h"
 #include "core/client.h"
 #include "core/expected.h"
+#include "core/grant.h"
 #include "core/signing_key.h"
 
 namespace devauth {
@@ -113,14 +114,43 @@ class Store {
   virtual StoreResult<std::size_t> countLiveAuthorizations(const std::string& client_id,
                                                            TimePoint now) = 0;
 
-  // Deletes authorizations whose expires_at is before `cutoff`, browser sessions and tokens
-  // that expired before `now`, and counters whose window ended at or before `now`. Returns the
-  // number of authorizations deleted.
+  // Deletes authorizations whose expires_at is before `cutoff`, and browser sessions, tokens
+  // and grants that expired before `now`. A grant's refresh tokens go with it. Also deletes
+  // counters whose window ended at or before `now`. Returns the number of authorizations
+  // deleted.
   virtual StoreResult<std::size_t> purgeExpired(TimePoint cutoff, TimePoint now) = 0;
 
   // --- Tokens ----------------------------------------------------------------------------
 
   virtual StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) = 0;
+
+  // Deletes one access token (RFC 7009 §2.1). Returns whether it was stored.
+  virtual StoreResult<bool> removeToken(const SecretHash& hash) = 0;
+
+  // --- Grants and refresh tokens ---------------------------------------------------------
+
+  // Like redeem(), and in the same transaction stores `grant` and its first refresh token.
+  // Returns false, storing nothing, when another redemption won.
+  virtual StoreResult<bool> redeemWithRefreshToken(const std::string& id, const IssuedToken& token,
+                                                   const Grant& grant,
+                                                   const RefreshToken& refresh_token,
+                                                   TimePoint now) = 0;
+
+  virtual StoreResult<std::optional<Grant>> findGrant(const std::string& id) = 0;
+  virtual StoreResult<std::optional<RefreshTokenRecord>> findRefreshToken(
+      const SecretHash& hash) = 0;
+
+  // Rotates a refresh token (RFC 9700 §4.14.2). In one transaction it marks `used_hash` as
+  // used and stores `next` and the access token `token`, if at `now` the used token is unused
+  // and within its idle lifetime and its grant is unrevoked and unexpired. Otherwise it stores
+  // nothing and returns false, so exactly one of several concurrent rotations of a token wins.
+  virtual StoreResult<bool> rotateRefreshToken(const SecretHash& used_hash,
+                                               const RefreshToken& next, const IssuedToken& token,
+                                               TimePoint now) = 0;
+
+  // Revokes the grant `id`, and with it every refresh token and access token descending from
+  // it, with one conditional update. Returns false when it was already revoked or is unknown.
+  virtual StoreResult<bool> revokeGrant(const std::string& id, TimePoint now) = 0;
 
   // --- Browser sessions of the verification pages ----------------------------------------
 

@@ -155,7 +155,7 @@ TEST_F(OAuthMetadataTest, MetadataListsEndpointsGrantAndMethods) {
   EXPECT_EQ(stringField(body, "devauth_approval_endpoint"), issuer + "/oauth/device/approve");
   EXPECT_EQ(stringField(body, "devauth_denial_endpoint"), issuer + "/oauth/device/deny");
   EXPECT_EQ(boost::json::serialize(body.at("grant_types_supported")),
-            "[\"urn:ietf:params:oauth:grant-type:device_code\"]");
+            "[\"urn:ietf:params:oauth:grant-type:device_code\",\"refresh_token\"]");
   EXPECT_EQ(boost::json::serialize(body.at("token_endpoint_auth_methods_supported")),
             "[\"none\",\"client_secret_basic\",\"client_secret_post\"]");
   // The union of the registered clients' scopes, sorted.

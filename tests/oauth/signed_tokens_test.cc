@@ -128,7 +128,7 @@ TEST_F(SignedTokensTest, OpenIdConfigurationHasDiscoveryMembers) {
   EXPECT_EQ(body.at("claims_supported"),
             (boost::json::array{"iss", "sub", "aud", "exp", "iat", "auth_time"}));
   EXPECT_EQ(body.at("grant_types_supported"),
-            boost::json::array{"urn:ietf:params:oauth:grant-type:device_code"});
+            (boost::json::array{"urn:ietf:params:oauth:grant-type:device_code", "refresh_token"}));
   // No authorization endpoint, so no response types (OpenID Connect Discovery §4.2).
   EXPECT_FALSE(body.contains("authorization_endpoint"));
   EXPECT_FALSE(body.contains("response_types_supported"));

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "store/grant_store_conformance.h"
 #include "store/postgres/pg_schema.h"
 #include "store/postgres_test_database.h"
 #include "store/store_conformance.h"
@@ -61,6 +62,7 @@ class PostgresStoreFactory {
 }  // namespace
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreConformanceTest, PostgresStoreFactory);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, GrantStoreConformanceTest, PostgresStoreFactory);
 
 namespace {
 
@@ -131,8 +133,8 @@ TEST_F(PostgresServerTest, MigrateRecordsLatestVersion) {
   EXPECT_EQ(
       database().query("SELECT string_agg(tablename, '|' ORDER BY tablename) FROM "
                        "pg_tables WHERE schemaname = 'public'"),
-      "authorizations|browser_sessions|clients|devauth_schema|rate_counters|signing_keys|tokens|"
-      "users");
+      "authorizations|browser_sessions|clients|devauth_schema|grants|rate_counters|refresh_tokens|"
+      "signing_keys|tokens|users");
 }
 
 TEST_F(PostgresServerTest, NewerSchemaIsRejected) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "store/grant_store_conformance.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/store_conformance.h"
 
@@ -111,6 +112,7 @@ class RawDatabase {
 }  // namespace
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreConformanceTest, SqliteStoreFactory);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, GrantStoreConformanceTest, SqliteStoreFactory);
 
 namespace {
 
@@ -188,7 +190,8 @@ TEST(SqliteStoreSchemaTest, MigrateSetsVersionAndWalMode) {
   EXPECT_EQ(raw.query("PRAGMA user_version"), std::to_string(sqlite::latestSchemaVersion()));
   EXPECT_EQ(raw.query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"),
-            "authorizations|browser_sessions|clients|rate_counters|signing_keys|tokens|users");
+            "authorizations|browser_sessions|clients|grants|rate_counters|refresh_tokens|"
+            "signing_keys|tokens|users");
 }
 
 TEST(SqliteStoreSchemaTest, NewerSchemaIsRejected) {

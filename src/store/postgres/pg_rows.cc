@@ -112,6 +112,8 @@ StoreResult<Client> readClient(const Result& result, int row) {
     return unexpected(corruptRow("clients", "unknown access token format"));
   }
   client.access_token_format = *format;
+  client.refresh_grant = read.integer(11) != 0;
+  client.may_introspect = read.integer(12) != 0;
   if (read.failed()) {
     return unexpected(corruptRow("clients", "a column has an unexpected value"));
   }
@@ -199,6 +201,47 @@ StoreResult<SigningKeyRecord> readSigningKey(const Result& result, int row) {
     return unexpected(corruptRow("signing_keys", "a key or time has an unexpected value"));
   }
   return key;
+}
+
+namespace {
+
+// Reads the grant columns in kGrantColumns order, starting at column `first`.
+Grant readGrantFrom(RowReader& read, int first) {
+  Grant grant;
+  grant.id = read.text(first);
+  grant.client_id = read.text(first + 1);
+  grant.subject = read.text(first + 2);
+  grant.scope = read.text(first + 3);
+  grant.created_at = read.time(first + 4);
+  grant.expires_at = read.time(first + 5);
+  grant.revoked_at = read.optionalTime(first + 6);
+  return grant;
+}
+
+}  // namespace
+
+StoreResult<Grant> readGrant(const Result& result, int row) {
+  RowReader read(result, row);
+  Grant grant = readGrantFrom(read, 0);
+  if (read.failed()) {
+    return unexpected(corruptRow("grants", "a time has an unexpected value"));
+  }
+  return grant;
+}
+
+StoreResult<RefreshTokenRecord> readRefreshToken(const Result& result, int row) {
+  RowReader read(result, row);
+  RefreshTokenRecord record;
+  record.token.token_hash = read.array32(0);
+  record.token.grant_id = read.text(1);
+  record.token.issued_at = read.time(2);
+  record.token.expires_at = read.time(3);
+  record.token.used_at = read.optionalTime(4);
+  record.grant = readGrantFrom(read, 5);
+  if (read.failed()) {
+    return unexpected(corruptRow("refresh_tokens", "token_hash or a time has an unexpected value"));
+  }
+  return record;
 }
 
 }  // namespace devauth::postgres

@@ -16,7 +16,7 @@ constexpr long long kMigrationLockKey = 0x6465766175746800;
 //
 // Conventions, the same as the SQLite backend's: secrets are 32-byte SHA-256 bytea, times are
 // bigint Unix milliseconds, scope lists are space-separated text.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id text PRIMARY KEY,
@@ -103,6 +103,34 @@ CREATE TABLE signing_keys (
   created_at bigint NOT NULL
 );
 CREATE INDEX signing_keys_created_at ON signing_keys (created_at);
+)sql",
+    R"sql(
+-- Refresh tokens (RFC 6749 §6). A grant is one approval; its id is the authorization's id, and
+-- its refresh tokens and access tokens carry it, so revoked_at on one row revokes them all.
+ALTER TABLE clients ADD COLUMN refresh_grant boolean NOT NULL DEFAULT false;
+ALTER TABLE clients ADD COLUMN may_introspect boolean NOT NULL DEFAULT false;
+
+CREATE TABLE grants (
+  id text PRIMARY KEY,
+  client_id text NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+  subject text NOT NULL,
+  scope text NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  revoked_at bigint
+);
+CREATE INDEX grants_expires_at ON grants (expires_at);
+CREATE INDEX grants_client_id ON grants (client_id);
+
+-- Used tokens stay until their grant is purged, so that a replay is recognised.
+CREATE TABLE refresh_tokens (
+  token_hash bytea PRIMARY KEY CHECK (length(token_hash) = 32),
+  grant_id text NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+  issued_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  used_at bigint
+);
+CREATE INDEX refresh_tokens_grant_id ON refresh_tokens (grant_id);
 )sql",
 };
 

@@ -128,6 +128,47 @@ std::string selectFrom(std::string_view columns, std::string_view table,
   return fmt::format("SELECT {} FROM {} WHERE {}", columns, table, condition);
 }
 
+StoreResult<Result> insertToken(Connection& connection, const IssuedToken& token) {
+  static const std::string sql = fmt::format(
+      "INSERT INTO tokens ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)", postgres::kTokenColumns);
+  Params params;
+  params.bytes(token.token_hash)
+      .text(token.authorization_id)
+      .text(token.client_id)
+      .text(token.subject)
+      .text(token.scope)
+      .integer(toUnixMillis(token.issued_at))
+      .integer(toUnixMillis(token.expires_at));
+  return connection.execute(sql, params, "storing a token");
+}
+
+StoreResult<Result> insertGrant(Connection& connection, const Grant& grant) {
+  static const std::string sql = fmt::format(
+      "INSERT INTO grants ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)", postgres::kGrantColumns);
+  Params params;
+  params.text(grant.id)
+      .text(grant.client_id)
+      .text(grant.subject)
+      .text(grant.scope)
+      .integer(toUnixMillis(grant.created_at))
+      .integer(toUnixMillis(grant.expires_at))
+      .integer(millisOrNull(grant.revoked_at));
+  return connection.execute(sql, params, "storing a grant");
+}
+
+StoreResult<Result> insertRefreshToken(Connection& connection, const RefreshToken& token) {
+  Params params;
+  params.bytes(token.token_hash)
+      .text(token.grant_id)
+      .integer(toUnixMillis(token.issued_at))
+      .integer(toUnixMillis(token.expires_at))
+      .integer(millisOrNull(token.used_at));
+  return connection.execute(
+      "INSERT INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at, used_at) "
+      "VALUES ($1, $2, $3, $4, $5)",
+      params, "storing a refresh token");
+}
+
 }  // namespace
 
 StoreResult<PostgresLocation> parsePostgresLocation(const std::string& location) {
@@ -198,9 +239,10 @@ StoreResult<void> PostgresStore::ping() {
 // --- Clients -----------------------------------------------------------------------------
 
 StoreResult<void> PostgresStore::insertClient(const Client& client) {
-  static const std::string sql =
-      fmt::format("INSERT INTO clients ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                  postgres::kClientColumns);
+  static const std::string sql = fmt::format(
+      "INSERT INTO clients ({}) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+      postgres::kClientColumns);
   Params params;
   params.text(client.id)
       .text(client.name)
@@ -212,7 +254,9 @@ StoreResult<void> PostgresStore::insertClient(const Client& client) {
       .integer(client.may_approve ? 1 : 0)
       .integer(static_cast<long long>(client.access_token_ttl.count()))
       .integer(toUnixMillis(client.created_at))
-      .text(toString(client.access_token_format));
+      .text(toString(client.access_token_format))
+      .integer(client.refresh_grant ? 1 : 0)
+      .integer(client.may_introspect ? 1 : 0);
   return changedAny(run(pool_, sql, params, "inserting a client"));
 }
 
@@ -397,6 +441,20 @@ StoreResult<bool> PostgresStore::deny(const std::string& id, const std::string& 
 
 StoreResult<bool> PostgresStore::redeem(const std::string& id,
                                         const std::optional<IssuedToken>& token, TimePoint now) {
+  return redeemStoring(id, token ? &*token : nullptr, nullptr, nullptr, now);
+}
+
+StoreResult<bool> PostgresStore::redeemWithRefreshToken(const std::string& id,
+                                                        const IssuedToken& token,
+                                                        const Grant& grant,
+                                                        const RefreshToken& refresh_token,
+                                                        TimePoint now) {
+  return redeemStoring(id, &token, &grant, &refresh_token, now);
+}
+
+StoreResult<bool> PostgresStore::redeemStoring(const std::string& id, const IssuedToken* token,
+                                               const Grant* grant,
+                                               const RefreshToken* refresh_token, TimePoint now) {
   auto lease = pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
@@ -421,17 +479,16 @@ StoreResult<bool> PostgresStore::redeem(const std::string& id,
   }
 
   if (token) {
-    static const std::string sql = fmt::format(
-        "INSERT INTO tokens ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)", postgres::kTokenColumns);
-    Params params;
-    params.bytes(token->token_hash)
-        .text(token->authorization_id)
-        .text(token->client_id)
-        .text(token->subject)
-        .text(token->scope)
-        .integer(toUnixMillis(token->issued_at))
-        .integer(toUnixMillis(token->expires_at));
-    auto inserted = connection.execute(sql, params, "storing a token");
+    auto inserted = insertToken(connection, *token);
+    if (!inserted) {
+      return unexpected(inserted.error());
+    }
+  }
+  if (grant && refresh_token) {
+    auto inserted = insertGrant(connection, *grant);
+    if (inserted) {
+      inserted = insertRefreshToken(connection, *refresh_token);
+    }
     if (!inserted) {
       return unexpected(inserted.error());
     }
@@ -488,6 +545,12 @@ StoreResult<std::size_t> PostgresStore::purgeExpired(TimePoint cutoff, TimePoint
   if (!tokens) {
     return unexpected(tokens.error());
   }
+  // Refresh tokens go with their grant (ON DELETE CASCADE).
+  auto grants = connection.execute("DELETE FROM grants WHERE expires_at < $1",
+                                   Params().integer(toUnixMillis(now)), "purging grants");
+  if (!grants) {
+    return unexpected(grants.error());
+  }
   auto counters = connection.execute("DELETE FROM rate_counters WHERE window_end <= $1",
                                      Params().integer(toUnixMillis(now)), "purging counters");
   if (!counters) {
@@ -507,6 +570,74 @@ StoreResult<std::optional<IssuedToken>> PostgresStore::findToken(const SecretHas
   static const std::string sql = selectFrom(postgres::kTokenColumns, "tokens", "token_hash = $1");
   return findOne<IssuedToken>(pool_, sql, Params().bytes(hash), postgres::readToken,
                               "finding a token");
+}
+
+StoreResult<bool> PostgresStore::removeToken(const SecretHash& hash) {
+  return changedOne(run(pool_, "DELETE FROM tokens WHERE token_hash = $1", Params().bytes(hash),
+                        "removing a token"));
+}
+
+// --- Grants and refresh tokens -----------------------------------------------------------
+
+StoreResult<std::optional<Grant>> PostgresStore::findGrant(const std::string& id) {
+  static const std::string sql = selectFrom(postgres::kGrantColumns, "grants", "id = $1");
+  return findOne<Grant>(pool_, sql, Params().text(id), postgres::readGrant, "finding a grant");
+}
+
+StoreResult<std::optional<RefreshTokenRecord>> PostgresStore::findRefreshToken(
+    const SecretHash& hash) {
+  static const std::string sql =
+      selectFrom(postgres::kRefreshTokenColumns,
+                 "refresh_tokens r JOIN grants g ON g.id = r.grant_id", "r.token_hash = $1");
+  return findOne<RefreshTokenRecord>(pool_, sql, Params().bytes(hash), postgres::readRefreshToken,
+                                     "finding a refresh token");
+}
+
+StoreResult<bool> PostgresStore::rotateRefreshToken(const SecretHash& used_hash,
+                                                    const RefreshToken& next,
+                                                    const IssuedToken& token, TimePoint now) {
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::begin(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+
+  // Under READ COMMITTED a concurrent rotation of the same token blocks on the row lock, then
+  // re-checks used_at IS NULL against the committed row and matches nothing.
+  auto used = connection.execute(
+      "UPDATE refresh_tokens SET used_at = $1 "
+      "WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 "
+      "AND grant_id IN (SELECT id FROM grants WHERE revoked_at IS NULL AND expires_at > $1)",
+      Params().integer(toUnixMillis(now)).bytes(used_hash), "using a refresh token");
+  if (!used) {
+    return unexpected(used.error());
+  }
+  if (used->changed() != 1) {
+    return false;
+  }
+
+  auto inserted = insertRefreshToken(connection, next);
+  if (inserted) {
+    inserted = insertToken(connection, token);
+  }
+  if (!inserted) {
+    return unexpected(inserted.error());
+  }
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return true;
+}
+
+StoreResult<bool> PostgresStore::revokeGrant(const std::string& id, TimePoint now) {
+  return changedOne(run(pool_,
+                        "UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                        Params().integer(toUnixMillis(now)).text(id), "revoking a grant"));
 }
 
 // --- Browser sessions --------------------------------------------------------------------

@@ -66,6 +66,16 @@ class PostgresStore final : public Store {
   StoreResult<std::size_t> purgeExpired(TimePoint cutoff, TimePoint now) override;
 
   StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) override;
+  StoreResult<bool> removeToken(const SecretHash& hash) override;
+
+  StoreResult<bool> redeemWithRefreshToken(const std::string& id, const IssuedToken& token,
+                                           const Grant& grant, const RefreshToken& refresh_token,
+                                           TimePoint now) override;
+  StoreResult<std::optional<Grant>> findGrant(const std::string& id) override;
+  StoreResult<std::optional<RefreshTokenRecord>> findRefreshToken(const SecretHash& hash) override;
+  StoreResult<bool> rotateRefreshToken(const SecretHash& used_hash, const RefreshToken& next,
+                                       const IssuedToken& token, TimePoint now) override;
+  StoreResult<bool> revokeGrant(const std::string& id, TimePoint now) override;
 
   StoreResult<void> insertSession(const BrowserSession& session) override;
   StoreResult<std::optional<BrowserSession>> findSession(const SecretHash& id_hash) override;
@@ -86,6 +96,12 @@ class PostgresStore final : public Store {
  private:
   explicit PostgresStore(PostgresLocation location)
       : pool_(std::move(location.keywords), std::move(location.values), location.pool) {}
+
+  // approved -> redeemed, storing `token`, and `grant` with `refresh_token` when set, in one
+  // transaction.
+  StoreResult<bool> redeemStoring(const std::string& id, const IssuedToken* token,
+                                  const Grant* grant, const RefreshToken* refresh_token,
+                                  TimePoint now);
 
   postgres::ConnectionPool pool_;
   // findClient answers from here for up to ClientCache::kDefaultTtl.

@@ -96,6 +96,8 @@ StoreResult<Client> readClient(const Statement& row) {
     return unexpected(corruptRow("clients", "unknown access token format"));
   }
   client.access_token_format = *format;
+  client.refresh_grant = row.columnInt(11) != 0;
+  client.may_introspect = row.columnInt(12) != 0;
   return client;
 }
 
@@ -170,6 +172,38 @@ StoreResult<SigningKeyRecord> readSigningKey(const Statement& row) {
   key.encrypted_private_key.assign(sealed.begin(), sealed.end());
   key.created_at = fromUnixMillis(row.columnInt(4));
   return key;
+}
+
+namespace {
+
+// Reads the grant columns in kGrantColumns order, starting at column `first`.
+Grant readGrantFrom(const Statement& row, int first) {
+  Grant grant;
+  grant.id = row.columnText(first);
+  grant.client_id = row.columnText(first + 1);
+  grant.subject = row.columnText(first + 2);
+  grant.scope = row.columnText(first + 3);
+  grant.created_at = fromUnixMillis(row.columnInt(first + 4));
+  grant.expires_at = fromUnixMillis(row.columnInt(first + 5));
+  grant.revoked_at = readOptionalTime(row, first + 6);
+  return grant;
+}
+
+}  // namespace
+
+StoreResult<Grant> readGrant(const Statement& row) { return readGrantFrom(row, 0); }
+
+StoreResult<RefreshTokenRecord> readRefreshToken(const Statement& row) {
+  RefreshTokenRecord record;
+  if (!readArray32(row, 0, record.token.token_hash)) {
+    return unexpected(corruptRow("refresh_tokens", "token_hash is not 32 bytes"));
+  }
+  record.token.grant_id = row.columnText(1);
+  record.token.issued_at = fromUnixMillis(row.columnInt(2));
+  record.token.expires_at = fromUnixMillis(row.columnInt(3));
+  record.token.used_at = readOptionalTime(row, 4);
+  record.grant = readGrantFrom(row, 5);
+  return record;
 }
 
 }  // namespace devauth::sqlite

@@ -12,6 +12,7 @@
 
 #include "core/authorization.h"
 #include "core/client.h"
+#include "core/grant.h"
 #include "store/sqlite/sqlite_handle.h"
 
 namespace devauth::sqlite {
@@ -19,10 +20,16 @@ namespace devauth::sqlite {
 // Columns in the order the read functions below expect them.
 inline constexpr std::string_view kClientColumns =
     "id, name, type, secret_hash, allowed_scopes, default_scopes, device_grant, may_approve, "
-    "access_token_ttl_seconds, created_at, access_token_format";
+    "access_token_ttl_seconds, created_at, access_token_format, refresh_grant, may_introspect";
 inline constexpr std::string_view kAuthorizationColumns =
     "id, device_code_hash, user_code_hash, client_id, scope, state, created_at, expires_at, "
     "interval_seconds, last_poll_at, subject, decided_at, relay_public_key, sealed_relay_token";
+inline constexpr std::string_view kGrantColumns =
+    "id, client_id, subject, scope, created_at, expires_at, revoked_at";
+// A refresh token joined with its grant: FROM refresh_tokens r JOIN grants g.
+inline constexpr std::string_view kRefreshTokenColumns =
+    "r.token_hash, r.grant_id, r.issued_at, r.expires_at, r.used_at, g.id, g.client_id, "
+    "g.subject, g.scope, g.created_at, g.expires_at, g.revoked_at";
 
 inline constexpr std::string_view kSigningKeyColumns =
     "kid, algorithm, public_jwk, encrypted_private_key, created_at";
@@ -43,5 +50,7 @@ StoreResult<IssuedToken> readToken(const Statement& row);
 StoreResult<BrowserSession> readSession(const Statement& row);
 // Columns: kSigningKeyColumns.
 StoreResult<SigningKeyRecord> readSigningKey(const Statement& row);
+StoreResult<Grant> readGrant(const Statement& row);
+StoreResult<RefreshTokenRecord> readRefreshToken(const Statement& row);
 
 }  // namespace devauth::sqlite

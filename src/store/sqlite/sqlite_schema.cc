@@ -12,7 +12,7 @@ namespace {
 //
 // Conventions: secrets are 32-byte SHA-256 BLOBs, times are INTEGER Unix milliseconds, scope
 // lists are space-separated TEXT. STRICT tables reject values of the wrong type.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id TEXT PRIMARY KEY,
@@ -99,6 +99,36 @@ CREATE TABLE signing_keys (
   created_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX signing_keys_created_at ON signing_keys (created_at);
+)sql",
+    R"sql(
+-- Refresh tokens (RFC 6749 §6). A grant is one approval; its id is the authorization's id, and
+-- its refresh tokens and access tokens carry it, so revoked_at on one row revokes them all.
+ALTER TABLE clients ADD COLUMN refresh_grant INTEGER NOT NULL DEFAULT 0
+  CHECK (refresh_grant IN (0, 1));
+ALTER TABLE clients ADD COLUMN may_introspect INTEGER NOT NULL DEFAULT 0
+  CHECK (may_introspect IN (0, 1));
+
+CREATE TABLE grants (
+  id TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+  subject TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER
+) STRICT;
+CREATE INDEX grants_expires_at ON grants (expires_at);
+CREATE INDEX grants_client_id ON grants (client_id);
+
+-- Used tokens stay until their grant is purged, so that a replay is recognised.
+CREATE TABLE refresh_tokens (
+  token_hash BLOB PRIMARY KEY CHECK (length(token_hash) = 32),
+  grant_id TEXT NOT NULL REFERENCES grants (id) ON DELETE CASCADE,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX refresh_tokens_grant_id ON refresh_tokens (grant_id);
 )sql",
 };
 

@@ -96,6 +96,31 @@ StoreResult<void> changedAny(const StoreResult<int>& changed) {
   return {};
 }
 
+StoreResult<int> insertToken(Connection& connection, const IssuedToken& token) {
+  return runChange(connection,
+                   "INSERT INTO tokens (token_hash, authorization_id, client_id, "
+                   "subject, scope, issued_at, expires_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   token.token_hash, token.authorization_id, token.client_id, token.subject,
+                   token.scope, toUnixMillis(token.issued_at), toUnixMillis(token.expires_at));
+}
+
+StoreResult<int> insertGrant(Connection& connection, const Grant& grant) {
+  static const std::string sql =
+      fmt::format("INSERT INTO grants ({}) VALUES (?, ?, ?, ?, ?, ?, ?)", sqlite::kGrantColumns);
+  return runChange(connection, sql, grant.id, grant.client_id, grant.subject, grant.scope,
+                   toUnixMillis(grant.created_at), toUnixMillis(grant.expires_at),
+                   millisOrNull(grant.revoked_at));
+}
+
+StoreResult<int> insertRefreshToken(Connection& connection, const RefreshToken& token) {
+  return runChange(connection,
+                   "INSERT INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at, "
+                   "used_at) VALUES (?, ?, ?, ?, ?)",
+                   token.token_hash, token.grant_id, toUnixMillis(token.issued_at),
+                   toUnixMillis(token.expires_at), millisOrNull(token.used_at));
+}
+
 }  // namespace
 
 StoreResult<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
@@ -140,13 +165,14 @@ StoreResult<void> SqliteStore::ping() {
 StoreResult<void> SqliteStore::insertClient(const Client& client) {
   const std::lock_guard writing(write_mutex_);
   static const std::string sql = fmt::format(
-      "INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kClientColumns);
+      "INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kClientColumns);
   return changedAny(change(
       pool_, sql, client.id, client.name, toString(client.type), client.secret_hash,
       joinScope(client.allowed_scopes), joinScope(client.default_scopes),
       static_cast<long long>(client.device_grant), static_cast<long long>(client.may_approve),
       static_cast<long long>(client.access_token_ttl.count()), toUnixMillis(client.created_at),
-      toString(client.access_token_format)));
+      toString(client.access_token_format), static_cast<long long>(client.refresh_grant),
+      static_cast<long long>(client.may_introspect)));
 }
 
 StoreResult<std::optional<Client>> SqliteStore::findClient(const std::string& client_id) {
@@ -319,6 +345,19 @@ StoreResult<bool> SqliteStore::deny(const std::string& id, const std::string& su
 
 StoreResult<bool> SqliteStore::redeem(const std::string& id,
                                       const std::optional<IssuedToken>& token, TimePoint now) {
+  return redeemStoring(id, token ? &*token : nullptr, nullptr, nullptr, now);
+}
+
+StoreResult<bool> SqliteStore::redeemWithRefreshToken(const std::string& id,
+                                                      const IssuedToken& token, const Grant& grant,
+                                                      const RefreshToken& refresh_token,
+                                                      TimePoint now) {
+  return redeemStoring(id, &token, &grant, &refresh_token, now);
+}
+
+StoreResult<bool> SqliteStore::redeemStoring(const std::string& id, const IssuedToken* token,
+                                             const Grant* grant, const RefreshToken* refresh_token,
+                                             TimePoint now) {
   const std::lock_guard writing(write_mutex_);
   auto lease = pool_.acquire();
   if (!lease) {
@@ -343,13 +382,16 @@ StoreResult<bool> SqliteStore::redeem(const std::string& id,
   }
 
   if (token) {
-    auto inserted =
-        runChange(connection,
-                  "INSERT INTO tokens (token_hash, authorization_id, client_id, "
-                  "subject, scope, issued_at, expires_at) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                  token->token_hash, token->authorization_id, token->client_id, token->subject,
-                  token->scope, toUnixMillis(token->issued_at), toUnixMillis(token->expires_at));
+    auto inserted = insertToken(connection, *token);
+    if (!inserted) {
+      return unexpected(inserted.error());
+    }
+  }
+  if (grant && refresh_token) {
+    auto inserted = insertGrant(connection, *grant);
+    if (inserted) {
+      inserted = insertRefreshToken(connection, *refresh_token);
+    }
     if (!inserted) {
       return unexpected(inserted.error());
     }
@@ -401,6 +443,11 @@ StoreResult<std::size_t> SqliteStore::purgeExpired(TimePoint cutoff, TimePoint n
   if (!tokens) {
     return unexpected(tokens.error());
   }
+  // Refresh tokens go with their grant (ON DELETE CASCADE).
+  auto grants = runChange(connection, "DELETE FROM grants WHERE expires_at < ?", toUnixMillis(now));
+  if (!grants) {
+    return unexpected(grants.error());
+  }
   auto counters =
       runChange(connection, "DELETE FROM rate_counters WHERE window_end <= ?", toUnixMillis(now));
   if (!counters) {
@@ -421,6 +468,76 @@ StoreResult<std::optional<IssuedToken>> SqliteStore::findToken(const SecretHash&
                               "SELECT token_hash, authorization_id, client_id, subject, scope, "
                               "issued_at, expires_at FROM tokens WHERE token_hash = ?",
                               readToken, hash);
+}
+
+StoreResult<bool> SqliteStore::removeToken(const SecretHash& hash) {
+  const std::lock_guard writing(write_mutex_);
+  return changedOne(change(pool_, "DELETE FROM tokens WHERE token_hash = ?", hash));
+}
+
+// --- Grants and refresh tokens -----------------------------------------------------------
+
+StoreResult<std::optional<Grant>> SqliteStore::findGrant(const std::string& id) {
+  static const std::string sql =
+      fmt::format("SELECT {} FROM grants WHERE id = ?", sqlite::kGrantColumns);
+  return findOne<Grant>(pool_, sql, sqlite::readGrant, id);
+}
+
+StoreResult<std::optional<RefreshTokenRecord>> SqliteStore::findRefreshToken(
+    const SecretHash& hash) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = ?",
+      sqlite::kRefreshTokenColumns);
+  return findOne<RefreshTokenRecord>(pool_, sql, sqlite::readRefreshToken, hash);
+}
+
+StoreResult<bool> SqliteStore::rotateRefreshToken(const SecretHash& used_hash,
+                                                  const RefreshToken& next,
+                                                  const IssuedToken& token, TimePoint now) {
+  const std::lock_guard writing(write_mutex_);
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::beginImmediate(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+
+  const long long now_millis = toUnixMillis(now);
+  auto used = runChange(connection,
+                        "UPDATE refresh_tokens SET used_at = ? "
+                        "WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? "
+                        "AND grant_id IN (SELECT id FROM grants "
+                        "WHERE revoked_at IS NULL AND expires_at > ?)",
+                        now_millis, used_hash, now_millis, now_millis);
+  if (!used) {
+    return unexpected(used.error());
+  }
+  if (*used != 1) {
+    return false;
+  }
+
+  auto inserted = insertRefreshToken(connection, next);
+  if (inserted) {
+    inserted = insertToken(connection, token);
+  }
+  if (!inserted) {
+    return unexpected(inserted.error());
+  }
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return true;
+}
+
+StoreResult<bool> SqliteStore::revokeGrant(const std::string& id, TimePoint now) {
+  const std::lock_guard writing(write_mutex_);
+  return changedOne(change(pool_,
+                           "UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                           toUnixMillis(now), id));
 }
 
 // --- Browser sessions --------------------------------------------------------------------

@@ -69,6 +69,16 @@ class SqliteStore final : public Store {
   StoreResult<std::size_t> purgeExpired(TimePoint cutoff, TimePoint now) override;
 
   StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) override;
+  StoreResult<bool> removeToken(const SecretHash& hash) override;
+
+  StoreResult<bool> redeemWithRefreshToken(const std::string& id, const IssuedToken& token,
+                                           const Grant& grant, const RefreshToken& refresh_token,
+                                           TimePoint now) override;
+  StoreResult<std::optional<Grant>> findGrant(const std::string& id) override;
+  StoreResult<std::optional<RefreshTokenRecord>> findRefreshToken(const SecretHash& hash) override;
+  StoreResult<bool> rotateRefreshToken(const SecretHash& used_hash, const RefreshToken& next,
+                                       const IssuedToken& token, TimePoint now) override;
+  StoreResult<bool> revokeGrant(const std::string& id, TimePoint now) override;
 
   StoreResult<void> insertSession(const BrowserSession& session) override;
   StoreResult<std::optional<BrowserSession>> findSession(const SecretHash& id_hash) override;
@@ -92,6 +102,12 @@ class SqliteStore final : public Store {
         unsynced_pool_(path, options.max_connections, options.busy_timeout,
                        sqlite::Durability::Unsynced),
         clients_(options.client_cache_ttl) {}
+
+  // approved -> redeemed, storing `token`, and `grant` with `refresh_token` when set, in one
+  // IMMEDIATE transaction.
+  StoreResult<bool> redeemStoring(const std::string& id, const IssuedToken* token,
+                                  const Grant* grant, const RefreshToken* refresh_token,
+                                  TimePoint now);
 
   // Connections that sync every commit, and connections for the writes that need no sync.
   sqlite::ConnectionPool pool_;
