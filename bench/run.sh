@@ -375,23 +375,43 @@ fi
 
 # --- Cost growth: 1,000 and 1,000,000 live authorizations ----------------------------------
 
-# Polling at 1,000 rows, over all 1,000 codes.
-log "growth: $small_rows live authorizations"
+# Both stores are seeded first and both servers run side by side, so that the repetitions at
+# 1,000 and 1,000,000 rows alternate and share the machine's load, as in the runs above.
+log "growth: seeding $small_rows and $big_rows live authorizations"
 "$seed" --store "$work/small.db" --backend-secret "$backend_secret" --rows "$small_rows" \
   --keep "$small_rows" --codes-out "$work/small-codes.txt"
 small_bytes=$(stat -c %s "$work/small.db")
-port=$(free_port)
-start_devauth "$work/small.db" "$port" devauth-small
+keep=$((growth_approvals * reps + small_rows))
+seed_start=$(date +%s.%N)
+"$seed" --store "$work/big.db" --backend-secret "$backend_secret" --rows "$big_rows" \
+  --keep "$keep" --codes-out "$work/big-codes.txt"
+seed_seconds=$(awk -v a="$seed_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+big_bytes=$(stat -c %s "$work/big.db")
+# The polled codes are the last 1,000 kept; each approval repetition takes its own slice before.
+tail -n "$small_rows" "$work/big-codes.txt" >"$work/big-poll-codes.txt"
+
+small_port=$(free_port)
+start_devauth "$work/small.db" "$small_port" devauth-small
 small_pid=$server_pid
 small_rss_idle=$(rss_kb "$small_pid")
+big_port=$(free_port)
+start_devauth "$work/big.db" "$big_port" devauth-big
+big_pid=$server_pid
+big_rss_idle=$(rss_kb "$big_pid")
+
+# Polling over 1,000 codes in each store.
 for rep in $(seq 1 "$reps"); do
-  run_wrk poll-growth "devauth-$small_rows" "$rep" "$small_pid" "$port" "$duration" mode=poll \
-    codes="$work/small-codes.txt"
+  run_wrk poll-growth "devauth-$small_rows" "$rep" "$small_pid" "$small_port" "$duration" \
+    mode=poll codes="$work/small-codes.txt"
+  run_wrk poll-growth "devauth-$big_rows" "$rep" "$big_pid" "$big_port" "$duration" mode=poll \
+    codes="$work/big-poll-codes.txt"
 done
 small_rss=$(rss_kb "$small_pid")
+big_rss=$(rss_kb "$big_pid")
 stop_server "$small_pid"
 
-# Approval at 1,000 rows: a fresh store per repetition, approving its codes once each.
+# Approval: at 1,000 rows a fresh store per repetition, approving its codes once each; at
+# 1,000,000 rows a distinct slice of the large store per repetition.
 approvals_small=$((growth_approvals < small_rows ? growth_approvals : small_rows))
 for rep in $(seq 1 "$reps"); do
   rm -f "$work/approve.db"*
@@ -402,30 +422,10 @@ for rep in $(seq 1 "$reps"); do
   run_wrk approve-growth "devauth-$small_rows" "$rep" "$server_pid" "$port" 60 mode=approve \
     codes="$work/approve-codes.txt" auth="$backend_auth" limit=$((approvals_small / wrk_threads))
   stop_server "$server_pid"
-done
 
-log "growth: seeding $big_rows live authorizations"
-keep=$((growth_approvals * reps + small_rows))
-seed_start=$(date +%s.%N)
-"$seed" --store "$work/big.db" --backend-secret "$backend_secret" --rows "$big_rows" \
-  --keep "$keep" --codes-out "$work/big-codes.txt"
-seed_seconds=$(awk -v a="$seed_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
-big_bytes=$(stat -c %s "$work/big.db")
-# The polled codes are the last 1,000 kept; each approval repetition takes its own slice before.
-tail -n "$small_rows" "$work/big-codes.txt" >"$work/big-poll-codes.txt"
-port=$(free_port)
-start_devauth "$work/big.db" "$port" devauth-big
-big_pid=$server_pid
-big_rss_idle=$(rss_kb "$big_pid")
-for rep in $(seq 1 "$reps"); do
-  run_wrk poll-growth "devauth-$big_rows" "$rep" "$big_pid" "$port" "$duration" mode=poll \
-    codes="$work/big-poll-codes.txt"
-done
-big_rss=$(rss_kb "$big_pid")
-for rep in $(seq 1 "$reps"); do
   sed -n "$(((rep - 1) * growth_approvals + 1)),$((rep * growth_approvals))p" \
     "$work/big-codes.txt" >"$work/big-approve-codes.txt"
-  run_wrk approve-growth "devauth-$big_rows" "$rep" "$big_pid" "$port" 60 mode=approve \
+  run_wrk approve-growth "devauth-$big_rows" "$rep" "$big_pid" "$big_port" 60 mode=approve \
     codes="$work/big-approve-codes.txt" auth="$backend_auth" \
     limit=$((growth_approvals / wrk_threads))
 done
