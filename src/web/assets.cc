@@ -60,6 +60,8 @@ constexpr std::string_view kScript = R"js('use strict';
       }
       connectionLost.hidden = true;
       document.body.dataset.displayState = state;
+      const shown = main.querySelector(`[data-state="${state}"]`);
+      main.querySelector('[data-announce]').textContent = shown.innerText.replace(/\s+/g, ' ');
     };
 
     const tick = () => {

@@ -147,8 +147,7 @@ std::string renderPendingSection(const Messages& messages, const DisplayFlow& fl
       "</section>\n",
       flow.state == DisplayState::Pending ? "" : " hidden", qr_svg, instructions,
       escapeHtml(flow.user_code), expires, escapeHtml(messages(M::DisplayWaiting)),
-      escapeHtml(messages.format(M::DisplayRefreshNote, flow.interval.count())),
-      escapeHtml(messages(M::DisplayCheckNow)));
+      escapeHtml(messages(M::DisplayRefreshNote)), escapeHtml(messages(M::DisplayCheckNow)));
 }
 
 std::string renderDisplay(const PageContext& context, const DisplayFlow& flow,
@@ -164,6 +163,9 @@ std::string renderDisplay(const PageContext& context, const DisplayFlow& flow,
                                 M::DisplayExpiredTitle, M::DisplayExpiredText, true);
   content += fmt::format("<p class=\"error\" data-connection-lost hidden>{}</p>\n",
                          escapeHtml(messages(M::DisplayConnectionLost)));
+  // Sections that turn visible are not announced reliably, so the script also writes the new
+  // state into this live region.
+  content += "<p class=\"visually-hidden\" aria-live=\"polite\" data-announce></p>\n";
 
   LayoutOptions options;
   options.page_name = "display";

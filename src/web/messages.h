@@ -74,7 +74,7 @@ enum class MessageId {
   DisplayQrLabel,
   DisplayExpiresIn,  // {}: the remaining time as m:ss
   DisplayWaiting,
-  DisplayRefreshNote,  // {}: the refresh period in seconds
+  DisplayRefreshNote,
   DisplayCheckNow,
   DisplayApprovedTitle,
   DisplayApprovedText,

@@ -223,6 +223,15 @@ a.button {
   display: none !important;
 }
 
+.visually-hidden {
+  position: absolute;
+  width: 1px;
+  height: 1px;
+  overflow: hidden;
+  clip: rect(0 0 0 0);
+  white-space: nowrap;
+}
+
 .code-display {
   display: block;
   margin: 0.5rem 0 1rem;

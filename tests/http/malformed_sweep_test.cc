@@ -53,6 +53,8 @@ const std::vector<Route> kRoutes = {
     {"POST", "/device/login"},
     {"POST", "/device/decision"},
     {"GET", "/device/style.css"},
+    {"GET", "/device/display"},
+    {"GET", "/assets/device.js"},
     {"GET", "/healthz"},
 };
 
