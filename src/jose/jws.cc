@@ -29,7 +29,7 @@ using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 using BignumPtr = std::unique_ptr<BIGNUM, decltype(&BN_free)>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)>;
 
-// The message of OpenSSL's most recent error, prefixed with what failed; clears the queue.
+// Returns `what` followed by OpenSSL's most recent error message, and clears the error queue.
 std::string opensslError(std::string_view what) {
   const unsigned long code = ERR_get_error();
   ERR_clear_error();
@@ -88,7 +88,7 @@ std::string stringField(const boost::json::object& object, std::string_view name
   return std::string(value->get_string());
 }
 
-// ECDSA in OpenSSL produces and takes DER; JWS uses the fixed-length r || s form (RFC 7518 §3.4).
+// OpenSSL's ECDSA signatures are DER, but JWS uses the fixed-length r || s form (RFC 7518 §3.4).
 Expected<std::string, std::string> derToRawSignature(const std::vector<unsigned char>& der) {
   const unsigned char* cursor = der.data();
   EcdsaSigPtr signature(d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(der.size())),

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <boost/system/system_error.hpp>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <regex>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "e2e/child_process.h"
+#include "jose/jws.h"
 #include "store/postgres_test_database.h"
 #include "support/http_client.h"
 
@@ -66,6 +68,8 @@ class MultiInstanceTest : public ::testing::Test {
     DEVAUTH_REQUIRE_POSTGRES_URL(url);
     database_.emplace(*url);
     store_ = database_->url();
+    // Every instance must use the same key-encryption key; the first to sign creates the file.
+    kek_file_ = ::testing::TempDir() + "devauth-multi-" + database_->name() + ".kek";
 
     auto device = runCommand({"client", "add", kDeviceClient, "--scopes", "read"});
     ASSERT_EQ(device->waitForExit(0ms), 0) << device->stderrText();
@@ -91,6 +95,7 @@ class MultiInstanceTest : public ::testing::Test {
       }
     }
     instances_.clear();
+    std::remove(kek_file_.c_str());
   }
 
   std::unique_ptr<ChildProcess> runCommand(std::vector<std::string> arguments) {
@@ -107,10 +112,10 @@ class MultiInstanceTest : public ::testing::Test {
     ports_.resize(kInstances);
     for (int attempt = 0; attempt < 3; ++attempt) {
       ports_[index] = pickFreePort();
-      instances_[index] = std::make_unique<ChildProcess>(
-          std::vector<std::string>{kBinary, "serve", "--port", std::to_string(ports_[index]),
-                                   "--store", store_, "--interval", kInterval, "--threads", "2",
-                                   "--purge-period", "1", "--log-level", "debug"});
+      instances_[index] = std::make_unique<ChildProcess>(std::vector<std::string>{
+          kBinary, "serve", "--port", std::to_string(ports_[index]), "--store", store_,
+          "--interval", kInterval, "--threads", "2", "--purge-period", "1", "--log-level", "debug",
+          "--key-encryption-key-file", kek_file_});
       if (waitForHealthy(index)) {
         return;
       }
@@ -160,6 +165,7 @@ class MultiInstanceTest : public ::testing::Test {
   std::optional<TestDatabase> database_;
   std::string store_;
   std::string approver_secret_;
+  std::string kek_file_;
   std::vector<std::unique_ptr<ChildProcess>> instances_;
   std::vector<std::uint16_t> ports_;
 };
@@ -189,6 +195,59 @@ TEST_F(MultiInstanceTest, FlowSpreadOverInstancesCompletes) {
     const auto again = poll(i, flow);
     EXPECT_EQ(again.status, 400u);
     EXPECT_EQ(jsonString(again.body, "error"), "invalid_grant");
+  }
+}
+
+// Instances that sign their first JWT access tokens at the same moment create one key between
+// them, and the JWKS of any instance verifies the tokens of every instance.
+TEST_F(MultiInstanceTest, InstancesSignWithOneSharedKey) {
+  constexpr const char* kJwtClient = "tv-jwt";
+  auto added =
+      runCommand({"client", "add", kJwtClient, "--scopes", "read", "--access-token-format", "jwt"});
+  ASSERT_EQ(added->waitForExit(0ms), 0) << added->stderrText();
+
+  std::vector<DeviceFlow> flows;
+  for (int i = 0; i < kInstances; ++i) {
+    const auto begun =
+        postForm(ports_[i], "/oauth/device/begin", {{"client_id", kJwtClient}, {"scope", "read"}});
+    ASSERT_EQ(begun.status, 200u) << begun.body;
+    flows.push_back({jsonString(begun.body, "device_code"), jsonString(begun.body, "user_code")});
+    ASSERT_EQ(approve(i, flows.back()).status, 200u);
+  }
+
+  std::vector<HttpResult> tokens(kInstances);
+  std::vector<std::thread> pollers;
+  for (int i = 0; i < kInstances; ++i) {
+    pollers.emplace_back([&, i] {
+      tokens[i] = postForm(ports_[i], "/oauth/device/token",
+                           {{"grant_type", kDeviceCodeGrant},
+                            {"device_code", flows[i].device_code},
+                            {"client_id", kJwtClient}});
+    });
+  }
+  for (auto& poller : pollers) {
+    poller.join();
+  }
+
+  for (int i = 0; i < kInstances; ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_EQ(tokens[i].status, 200u) << tokens[i].body;
+    const std::string token = jsonString(tokens[i].body, "access_token");
+    const auto header = jose::decodeHeader(token);
+    ASSERT_TRUE(header.hasValue()) << header.error();
+    const std::string kid(header->at("kid").as_string());
+
+    // The next instance's JWKS has exactly the one key, and it verifies this token.
+    const auto jwks = httpRequest(ports_[(i + 1) % kInstances], "GET", "/oauth/jwks");
+    ASSERT_EQ(jwks.status, 200u);
+    const auto keys = boost::json::parse(jwks.body).as_object().at("keys").as_array();
+    ASSERT_EQ(keys.size(), 1u) << jwks.body;
+    EXPECT_EQ(keys[0].as_object().at("kid").as_string(), kid);
+    auto key = jose::Key::fromPublicJwk(keys[0].as_object());
+    ASSERT_TRUE(key.hasValue()) << key.error();
+    auto verified = jose::verify(token, *key);
+    ASSERT_TRUE(verified.hasValue()) << verified.error();
+    EXPECT_EQ(verified->claims.at("client_id").as_string(), kJwtClient);
   }
 }
 
