@@ -35,27 +35,37 @@ std::string defaultFile(const std::string& store) {
   return path + ".kek";
 }
 
-// Creates `path` with a new random key, readable by its owner only. Returns false when the file
-// exists already.
+// Creates `path` with a new random key, readable by its owner only. The key is written to a
+// temporary file first and linked into place, so that a process that reads `path` while
+// another creates it never sees a partial key. Returns false when the file exists already.
 Expected<bool, std::string> createKeyFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (::access(path.c_str(), F_OK) == 0) {
+    return false;
+  }
+  CsprngRandom random;
+  const std::string temporary = path + ".tmp-" + generateSecret(random).substr(0, 16);
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    if (errno == EEXIST) {
-      return false;
-    }
     return unexpected("cannot create the key-encryption key file " + path + ": " +
                       std::strerror(errno));
   }
-  CsprngRandom random;
   const std::string text = generateSecret(random) + "\n";
   const ssize_t written = ::write(fd, text.data(), text.size());
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);
   if (written != static_cast<ssize_t>(text.size()) || !synced) {
-    ::unlink(path.c_str());
+    ::unlink(temporary.c_str());
     return unexpected("cannot write the key-encryption key file " + path);
   }
-  return true;
+  // link fails with EEXIST when another process created the file first; its key is used.
+  const int linked = ::link(temporary.c_str(), path.c_str());
+  const int link_error = errno;
+  ::unlink(temporary.c_str());
+  if (linked != 0 && link_error != EEXIST) {
+    return unexpected("cannot create the key-encryption key file " + path + ": " +
+                      std::strerror(link_error));
+  }
+  return linked == 0;
 }
 
 Expected<KeyEncryptionKey, std::string> readKeyFile(const std::string& path) {
