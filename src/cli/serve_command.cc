@@ -270,6 +270,13 @@ void addLimitOptions(CLI::App& serve, ServeOptions& options) {
             "Failed client authentications accepted per client per minute");
   add_count("--client-auth-failures-per-address", limits.client_auth_failures_per_address.max_count,
             "Failed client authentications accepted per source address per minute");
+  add_count("--introspection-requests-per-client",
+            limits.introspection_requests_per_client.max_count,
+            "Introspection requests accepted per calling client per minute");
+  add_count("--revocation-requests-per-client", limits.revocation_requests_per_client.max_count,
+            "Revocation requests accepted per client per minute");
+  add_count("--revocation-requests-per-address", limits.revocation_requests_per_address.max_count,
+            "Revocation requests accepted per source address per minute");
   serve.add_flag("--trust-forwarded-for", options.trust_forwarded_for,
                  "Count limits by the last X-Forwarded-For address; only behind a reverse proxy "
                  "that appends it");

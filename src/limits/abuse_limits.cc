@@ -107,6 +107,23 @@ std::vector<Counter> clientAuthFailureCounters(const AbuseLimits& limits,
   return counters;
 }
 
+std::vector<Counter> introspectionCounters(const AbuseLimits& limits, std::string_view client_id) {
+  std::vector<Counter> counters;
+  addCounter(counters, "introspection_requests_client", client_id,
+             limits.introspection_requests_per_client);
+  return counters;
+}
+
+std::vector<Counter> revocationCounters(const AbuseLimits& limits, std::string_view client_id,
+                                        std::string_view address) {
+  std::vector<Counter> counters;
+  addCounter(counters, "revocation_requests_client", client_id,
+             limits.revocation_requests_per_client);
+  addCounter(counters, "revocation_requests_address", address,
+             limits.revocation_requests_per_address);
+  return counters;
+}
+
 std::string sourceAddress(const http::Request& request, bool trust_forwarded_for) {
   if (trust_forwarded_for) {
     const std::string_view forwarded = request.message["X-Forwarded-For"];

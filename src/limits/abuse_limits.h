@@ -45,6 +45,13 @@ struct AbuseLimits {
   // Failed client authentications (RFC 6749 §2.3.1: protect against brute force).
   RateLimit client_auth_failures_per_client{30, seconds(60)};
   RateLimit client_auth_failures_per_address{10, seconds(60)};
+
+  // Introspection and revocation requests (RFC 7662 §4 against token scanning, RFC 7009 §5
+  // against denial of service). Introspection callers are resource servers that may ask once
+  // per request they serve, so their budget is larger.
+  RateLimit introspection_requests_per_client{6000, seconds(60)};
+  RateLimit revocation_requests_per_client{600, seconds(60)};
+  RateLimit revocation_requests_per_address{120, seconds(60)};
 };
 
 namespace limits {
@@ -80,6 +87,11 @@ std::vector<Counter> deviceRequestCounters(const AbuseLimits& limits, std::strin
 std::vector<Counter> clientAuthFailureCounters(const AbuseLimits& limits,
                                                std::string_view client_id,
                                                std::string_view address);
+
+std::vector<Counter> introspectionCounters(const AbuseLimits& limits, std::string_view client_id);
+
+std::vector<Counter> revocationCounters(const AbuseLimits& limits, std::string_view client_id,
+                                        std::string_view address);
 
 // The address that limits count: the peer address, or, when `trust_forwarded_for` is set
 // because a reverse proxy in front of devauth appends the client's address, the last entry of

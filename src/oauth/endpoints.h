@@ -58,6 +58,13 @@ http::Response handleOpenIdConfiguration(Services& services, const http::Request
 // /.well-known/openid-configuration appended (OpenID Connect Discovery 1.0 §4).
 std::string openIdConfigurationPath(const std::string& issuer);
 
+// POST /oauth/introspect: token introspection for confidential clients with may_introspect
+// (RFC 7662).
+http::Response handleIntrospection(Services& services, const http::Request& request);
+
+// POST /oauth/revoke: token revocation (RFC 7009).
+http::Response handleRevocation(Services& services, const http::Request& request);
+
 // POST /oauth/device/approve and /oauth/device/deny: the approval API for trusted backends.
 http::Response handleApprove(Services& services, const http::Request& request);
 http::Response handleDeny(Services& services, const http::Request& request);

@@ -11,6 +11,9 @@
 // - response_types_supported is omitted. devauth has no authorization endpoint, so the only
 //   true value is an empty array, and RFC 8414 §3.2 requires members with zero elements to be
 //   omitted. Strict validators that require the member will reject this document;
+// - introspection_endpoint (RFC 7662) for confidential clients with may_introspect, so its
+//   methods are the secret ones; revocation_endpoint (RFC 7009) for every client, so none is
+//   listed too (RFC 8414 §2);
 // - devauth_approval_endpoint and devauth_denial_endpoint: the approval API for trusted
 //   backends, as extension members (RFC 8414 §2 allows additional members).
 
@@ -75,6 +78,12 @@ http::Response handleMetadata(Services& services, const http::Request& request) 
   if (!scopes->empty()) {
     body["scopes_supported"] = std::move(*scopes);
   }
+  body["introspection_endpoint"] = issuer + "/oauth/introspect";
+  body["introspection_endpoint_auth_methods_supported"] =
+      boost::json::array{"client_secret_basic", "client_secret_post"};
+  body["revocation_endpoint"] = issuer + "/oauth/revoke";
+  body["revocation_endpoint_auth_methods_supported"] =
+      boost::json::array{"none", "client_secret_basic", "client_secret_post"};
   body["devauth_approval_endpoint"] = issuer + "/oauth/device/approve";
   body["devauth_denial_endpoint"] = issuer + "/oauth/device/deny";
   return http::jsonResponse(request, 200, body);

@@ -19,6 +19,8 @@ void registerRoutes(http::Router& router, Services& services) {
   router.add(verb::post, "/oauth/device/token", bind(oauth::handleToken));
   router.add(verb::post, "/oauth/device/approve", bind(oauth::handleApprove));
   router.add(verb::post, "/oauth/device/deny", bind(oauth::handleDeny));
+  router.add(verb::post, "/oauth/introspect", bind(oauth::handleIntrospection));
+  router.add(verb::post, "/oauth/revoke", bind(oauth::handleRevocation));
   // RFC 8414 §3: the metadata at the well-known path of the issuer, and at the root path too
   // when the issuer has a path, so both a proxy that strips the path and one that keeps it work.
   router.add(verb::get, "/.well-known/oauth-authorization-server", bind(oauth::handleMetadata));

@@ -31,6 +31,30 @@ class RefreshConformanceTest : public ConformanceTest {
     server_->run({"client", "add", "rpub2", "--refresh-tokens", "--scopes", "read"});
     rconf1_secret_ = server_->run(
         {"client", "add", "rconf1", "--confidential", "--refresh-tokens", "--scopes", "read"});
+    rs1_secret_ = server_->run(
+        {"client", "add", "rs1", "--confidential", "--may-introspect", "--no-device-grant"});
+  }
+
+  HttpResult introspect(const std::string& token, const Fields& extra = {}) {
+    Fields fields = {{"token", token}};
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    return post("/oauth/introspect", fields,
+                {{"Authorization", basicAuthorization("rs1", rs1_secret_)}});
+  }
+
+  HttpResult revoke(const std::string& token, const std::string& client_id,
+                    const Fields& extra = {}) {
+    Fields fields = {{"token", token}, {"client_id", client_id}};
+    fields.insert(fields.end(), extra.begin(), extra.end());
+    return post("/oauth/revoke", fields);
+  }
+
+  bool isActive(const std::string& token) {
+    const HttpResult result = introspect(token);
+    EXPECT_EQ(result.status, 200u) << result.body;
+    const auto body = jsonObject(result);
+    const auto* active = body.if_contains("active");
+    return active != nullptr && active->is_bool() && active->get_bool();
   }
 
   // Runs the device flow for a public client and returns the token response.
@@ -70,9 +94,11 @@ class RefreshConformanceTest : public ConformanceTest {
   }
 
   static std::string rconf1_secret_;
+  static std::string rs1_secret_;
 };
 
 std::string RefreshConformanceTest::rconf1_secret_;
+std::string RefreshConformanceTest::rs1_secret_;
 
 // RT-1, TK-2
 TEST_F(RefreshConformanceTest, RefreshGrantReturnsNewTokens) {
@@ -162,6 +188,8 @@ TEST_F(RefreshConformanceTest, ReplayedRefreshTokenRevokesTheGrant) {
   // The replay revoked the grant, so the token of the legitimate holder is dead too.
   expectError(refresh(second, "rpub1"), 400, "invalid_grant");
   EXPECT_NE(server_->log().find("event=refresh_token_reused"), std::string::npos);
+  // The access token minted with the second refresh token is revoked with the grant.
+  EXPECT_FALSE(isActive(stringField(rotated, "access_token")));
 }
 
 // RT-10
@@ -234,6 +262,168 @@ TEST_F(RefreshConformanceTest, LogNeverContainsRefreshTokens) {
   const std::string log = server_->log();
   EXPECT_EQ(log.find(first), std::string::npos);
   EXPECT_EQ(log.find(second), std::string::npos);
+}
+
+// IN-1, IN-8
+TEST_F(RefreshConformanceTest, IntrospectionDescribesActiveAccessToken) {
+  const auto issued = issueTokens("rpub1");
+  const HttpResult result = introspect(field(issued, "access_token"));
+  ASSERT_EQ(result.status, 200u) << result.body;
+  EXPECT_EQ(result.header("Content-Type").rfind("application/json", 0), 0u);
+  EXPECT_EQ(result.header("Cache-Control"), "no-store");
+  const auto body = jsonObject(result);
+  EXPECT_TRUE(body.at("active").as_bool());
+  EXPECT_EQ(field(body, "client_id"), "rpub1");
+  EXPECT_EQ(field(body, "scope"), "read write");
+  EXPECT_EQ(field(body, "sub"), "customer-1");
+  EXPECT_EQ(field(body, "token_type"), "Bearer");
+  EXPECT_EQ(field(body, "iss"), "http://127.0.0.1:" + std::to_string(port()));
+  EXPECT_EQ(body.at("exp").as_int64() - body.at("iat").as_int64(), 3600);
+}
+
+// IN-2
+TEST_F(RefreshConformanceTest, IntrospectionRequiresAnAuthorizedCaller) {
+  const std::string access_token = field(issueTokens("rpub1"), "access_token");
+  const HttpResult anonymous = post("/oauth/introspect", {{"token", access_token}});
+  expectError(anonymous, 401, "invalid_client");
+  EXPECT_EQ(anonymous.header("WWW-Authenticate").rfind("Basic realm=", 0), 0u);
+  EXPECT_EQ(anonymous.body.find("active"), std::string::npos);
+
+  const HttpResult wrong = post("/oauth/introspect", {{"token", access_token}},
+                                {{"Authorization", basicAuthorization("rs1", "wrong-secret")}});
+  expectError(wrong, 401, "invalid_client");
+  // A public client cannot authenticate, and a confidential one needs --may-introspect.
+  expectError(post("/oauth/introspect", {{"token", access_token}, {"client_id", "rpub1"}}), 400,
+              "unauthorized_client");
+  expectError(post("/oauth/introspect", {{"token", access_token}},
+                   {{"Authorization", basicAuthorization("rconf1", rconf1_secret_)}}),
+              400, "unauthorized_client");
+}
+
+// IN-3, IN-6, SEC-11
+TEST_F(RefreshConformanceTest, InactiveTokensGetOnlyActiveFalse) {
+  const Codes codes = beginFor("rpub1");
+  approve(codes);
+  const std::string access_token = stringField(poll(codes, "rpub1"), "access_token");
+  ASSERT_FALSE(access_token.empty());
+  std::string altered = access_token;
+  altered[5] = altered[5] == 'A' ? 'B' : 'A';
+  for (const std::string& token :
+       {std::string("garbage"), codes.device_code, codes.user_code, altered}) {
+    const HttpResult result = introspect(token);
+    EXPECT_EQ(result.status, 200u);
+    EXPECT_EQ(result.header("Cache-Control"), "no-store");
+    EXPECT_EQ(result.body, "{\"active\":false}") << token;
+  }
+  EXPECT_TRUE(isActive(access_token));
+}
+
+// IN-4, IN-5, IN-7
+TEST_F(RefreshConformanceTest, IntrospectionTakesTheHintAsAHintOnly) {
+  const auto issued = issueTokens("rpub1");
+  const HttpResult access =
+      introspect(field(issued, "access_token"), {{"token_type_hint", "refresh_token"}});
+  EXPECT_TRUE(jsonObject(access).at("active").as_bool()) << access.body;
+
+  const HttpResult refresh_result =
+      introspect(field(issued, "refresh_token"), {{"token_type_hint", "access_token"}});
+  const auto body = jsonObject(refresh_result);
+  EXPECT_TRUE(body.at("active").as_bool()) << refresh_result.body;
+  EXPECT_EQ(field(body, "token_type"), "refresh_token");
+  EXPECT_EQ(field(body, "client_id"), "rpub1");
+  EXPECT_TRUE(body.at("exp").is_int64());
+
+  expectError(
+      post("/oauth/introspect", {}, {{"Authorization", basicAuthorization("rs1", rs1_secret_)}}),
+      400, "invalid_request");
+}
+
+// RV-1, RV-3, RT-8
+TEST_F(RefreshConformanceTest, RevokingRefreshTokenRevokesTheGrant) {
+  const auto issued = issueTokens("rpub1");
+  const std::string refresh_token = field(issued, "refresh_token");
+  const HttpResult revoked = revoke(refresh_token, "rpub1", {{"token_type_hint", "refresh_token"}});
+  EXPECT_EQ(revoked.status, 200u) << revoked.body;
+  EXPECT_EQ(revoked.header("Cache-Control"), "no-store");
+  expectError(refresh(refresh_token, "rpub1"), 400, "invalid_grant");
+  EXPECT_FALSE(isActive(field(issued, "access_token")));
+  EXPECT_FALSE(isActive(refresh_token));
+}
+
+// RV-2, RV-5
+TEST_F(RefreshConformanceTest, UnknownOrForeignTokensAreNotRevoked) {
+  EXPECT_EQ(revoke("garbage", "rpub1").status, 200u);
+  const auto issued = issueTokens("rpub1");
+  const HttpResult foreign = revoke(field(issued, "refresh_token"), "rpub2");
+  EXPECT_EQ(foreign.status, 200u);
+  EXPECT_EQ(foreign.body, revoke("garbage", "rpub2").body);
+  EXPECT_EQ(revoke(field(issued, "access_token"), "rpub2").status, 200u);
+  EXPECT_TRUE(isActive(field(issued, "access_token")));
+  EXPECT_EQ(refresh(field(issued, "refresh_token"), "rpub1").status, 200u);
+}
+
+// RV-4
+TEST_F(RefreshConformanceTest, RevokingAccessTokenKeepsTheRefreshToken) {
+  const auto issued = issueTokens("rpub1");
+  EXPECT_EQ(revoke(field(issued, "access_token"), "rpub1").status, 200u);
+  EXPECT_FALSE(isActive(field(issued, "access_token")));
+  EXPECT_EQ(refresh(field(issued, "refresh_token"), "rpub1").status, 200u);
+}
+
+// RV-6
+TEST_F(RefreshConformanceTest, UnknownHintStillFindsTheToken) {
+  const auto issued = issueTokens("rpub1");
+  EXPECT_EQ(revoke(field(issued, "refresh_token"), "rpub1", {{"token_type_hint", "bogus"}}).status,
+            200u);
+  expectError(refresh(field(issued, "refresh_token"), "rpub1"), 400, "invalid_grant");
+}
+
+// RV-8, and revocation authenticates confidential clients like the token endpoint.
+TEST_F(RefreshConformanceTest, RevocationNeedsAnAuthenticatedPost) {
+  const auto issued = issueTokens("rpub1");
+  const HttpResult get =
+      httpRequest(port(), "GET", "/oauth/revoke?token=" + field(issued, "refresh_token"));
+  EXPECT_EQ(get.status, 405u);
+  expectError(post("/oauth/revoke", {{"token", "x"}}), 400, "invalid_request");
+  expectError(revoke("x", "rconf1"), 400, "invalid_client");
+  expectError(post("/oauth/revoke", {{"client_id", "rpub1"}}), 400, "invalid_request");
+  EXPECT_EQ(refresh(field(issued, "refresh_token"), "rpub1").status, 200u);
+}
+
+// MD-7
+TEST_F(RefreshConformanceTest, MetadataListsIntrospectionAndRevocation) {
+  const auto body =
+      jsonObject(httpRequest(port(), "GET", "/.well-known/oauth-authorization-server"));
+  const std::string issuer = "http://127.0.0.1:" + std::to_string(port());
+  EXPECT_EQ(field(body, "introspection_endpoint"), issuer + "/oauth/introspect");
+  EXPECT_EQ(field(body, "revocation_endpoint"), issuer + "/oauth/revoke");
+  EXPECT_EQ(boost::json::serialize(body.at("introspection_endpoint_auth_methods_supported")),
+            "[\"client_secret_basic\",\"client_secret_post\"]");
+  EXPECT_EQ(boost::json::serialize(body.at("revocation_endpoint_auth_methods_supported")),
+            "[\"none\",\"client_secret_basic\",\"client_secret_post\"]");
+}
+
+// A server with small introspection and revocation budgets.
+class TokenEndpointLimitsConformanceTest : public RefreshConformanceTest {
+ protected:
+  static void SetUpTestSuite() {
+    startServer(
+        {"--introspection-requests-per-client", "5", "--revocation-requests-per-client", "5"});
+  }
+};
+
+// RV-7, IN-8, SEC-18
+TEST_F(TokenEndpointLimitsConformanceTest, BurstsAreRateLimited) {
+  HttpResult last_revocation;
+  HttpResult last_introspection;
+  for (int i = 0; i < 12; ++i) {
+    last_revocation = revoke("garbage", "rpub1");
+    last_introspection = introspect("garbage");
+  }
+  expectError(last_revocation, 429, "temporarily_unavailable");
+  EXPECT_FALSE(last_revocation.header("Retry-After").empty());
+  expectError(last_introspection, 429, "temporarily_unavailable");
+  EXPECT_FALSE(last_introspection.header("Retry-After").empty());
 }
 
 // A server with short refresh token lifetimes: 2 s idle, 4 s in all.
