@@ -107,6 +107,7 @@ async function approveWithPages(userCode) {
 before(async () => {
   directory = mkdtempSync(join(tmpdir(), 'devauth-interop-'));
   devauth(['client', 'add', 'pub1', '--scopes', 'read write', '--default-scopes', 'read']);
+  devauth(['client', 'add', 'rpub1', '--refresh-tokens', '--scopes', 'read write']);
   confidentialSecret = devauth(['client', 'add', 'conf1', '--confidential', '--scopes', 'read']);
   approverSecret = devauth(['client', 'add', 'bank', '--confidential', '--may-approve']);
   devauth(['user', 'add', 'u1'], `${password}\n`);
@@ -198,4 +199,31 @@ test('oauth4webapi runs the flow with approval on the verification pages', async
   );
   assert.equal(response.token_type, 'bearer');
   assert.equal(response.scope, 'read');
+});
+
+test('openid-client refreshes, and a replayed refresh token is rejected', async () => {
+  const config = await client.discovery(new URL(issuer), 'rpub1', undefined, client.None(), {
+    algorithm: 'oauth2',
+    execute: [client.allowInsecureRequests],
+  });
+  const started = await client.initiateDeviceAuthorization(config, {});
+  const tokens = client.pollDeviceAuthorizationGrant(config, started);
+  setTimeout(() => approveWithApi(started.user_code), 1500);
+  const first = await tokens;
+  assert.ok(first.refresh_token.length >= 43);
+
+  const refreshed = await client.refreshTokenGrant(config, first.refresh_token, { scope: 'read' });
+  assert.equal(refreshed.scope, 'read');
+  assert.notEqual(refreshed.refresh_token, first.refresh_token);
+  assert.notEqual(refreshed.access_token, first.access_token);
+
+  await assert.rejects(client.refreshTokenGrant(config, first.refresh_token), (error) => {
+    assert.equal(error.error, 'invalid_grant');
+    return true;
+  });
+  // The replay revoked the grant, so the rotated token is refused too.
+  await assert.rejects(client.refreshTokenGrant(config, refreshed.refresh_token), (error) => {
+    assert.equal(error.error, 'invalid_grant');
+    return true;
+  });
 });
