@@ -42,6 +42,13 @@ struct StoreError {
 template <typename T>
 using StoreResult = Expected<T, StoreError>;
 
+// An approved authorization of a person and the tokens issued from it. Revoking the grant
+// deletes the tokens and keeps a device that has not redeemed yet from redeeming.
+struct UserGrant {
+  Authorization authorization;
+  std::vector<IssuedToken> tokens;
+};
+
 // The polling state read before a poll, used as the compare-and-set condition.
 struct PollState {
   std::optional<TimePoint> last_poll_at;
@@ -119,6 +126,31 @@ class Store {
   // counters whose window ended at or before `now`. Returns the number of authorizations
   // deleted.
   virtual StoreResult<std::size_t> purgeExpired(TimePoint cutoff, TimePoint now) = 0;
+
+  // --- Administration --------------------------------------------------------------------
+
+  // Authorizations that are pending and unexpired at `now`, oldest first: every client's, or
+  // only those of `client_id` when it is set.
+  virtual StoreResult<std::vector<Authorization>> listLiveAuthorizations(
+      const std::optional<std::string>& client_id, TimePoint now) = 0;
+
+  // The number of authorizations of every client that are pending and unexpired at `now`.
+  virtual StoreResult<std::size_t> countAllLiveAuthorizations(TimePoint now) = 0;
+
+  // The approved and redeemed authorizations of `subject`, newest first, with their stored
+  // tokens.
+  virtual StoreResult<std::vector<UserGrant>> listUserGrants(const std::string& subject) = 0;
+
+  // In one transaction, deletes the tokens of the grant `authorization_id` of `subject` and
+  // moves it from approved to denied when the device has not redeemed it yet. Returns false
+  // when `subject` has no approved or redeemed authorization with that id.
+  virtual StoreResult<bool> revokeUserGrant(const std::string& authorization_id,
+                                            const std::string& subject) = 0;
+
+  // Replaces the secret hash of the confidential client `client_id`. Returns false when there is
+  // no confidential client with that id.
+  virtual StoreResult<bool> setClientSecret(const std::string& client_id,
+                                            const SecretHash& secret_hash) = 0;
 
   // --- Tokens ----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@
 #include "store/grant_store_conformance.h"
 #include "store/postgres/pg_schema.h"
 #include "store/postgres_test_database.h"
+#include "store/store_administration_conformance.h"
 #include "store/store_conformance.h"
 
 namespace devauth::testing {
@@ -63,6 +64,7 @@ class PostgresStoreFactory {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreConformanceTest, PostgresStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, GrantStoreConformanceTest, PostgresStoreFactory);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreAdministrationTest, PostgresStoreFactory);
 
 namespace {
 

@@ -15,6 +15,7 @@
 
 #include "store/grant_store_conformance.h"
 #include "store/sqlite/sqlite_schema.h"
+#include "store/store_administration_conformance.h"
 #include "store/store_conformance.h"
 
 namespace devauth::testing {
@@ -113,6 +114,7 @@ class RawDatabase {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreConformanceTest, SqliteStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, GrantStoreConformanceTest, SqliteStoreFactory);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreAdministrationTest, SqliteStoreFactory);
 
 namespace {
 

@@ -102,6 +102,25 @@ StoreResult<std::optional<T>> findOne(ConnectionPool& pool, const std::string& s
   return std::optional<T>(std::move(value).value());
 }
 
+// Runs a query and converts every row with `read`.
+template <typename T, typename Reader>
+StoreResult<std::vector<T>> findAll(ConnectionPool& pool, const std::string& sql,
+                                    const Params& params, Reader read, std::string_view context) {
+  auto result = run(pool, sql, params, context);
+  if (!result) {
+    return unexpected(result.error());
+  }
+  std::vector<T> rows;
+  for (int row = 0; row < result->rows(); ++row) {
+    StoreResult<T> value = read(*result, row);
+    if (!value) {
+      return unexpected(value.error());
+    }
+    rows.push_back(std::move(value).value());
+  }
+  return rows;
+}
+
 StoreResult<long long> readCount(const Result& result, int row) {
   const auto value = result.integer(row, 0);
   if (!value) {
@@ -562,6 +581,98 @@ StoreResult<std::size_t> PostgresStore::purgeExpired(TimePoint cutoff, TimePoint
     return unexpected(committed.error());
   }
   return static_cast<std::size_t>(authorizations->changed());
+}
+
+// --- Administration ----------------------------------------------------------------------
+
+StoreResult<std::vector<Authorization>> PostgresStore::listLiveAuthorizations(
+    const std::optional<std::string>& client_id, TimePoint now) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM authorizations WHERE state = 'pending' AND expires_at > $1 "
+      "AND ($2::text IS NULL OR client_id = $2) ORDER BY created_at, id",
+      postgres::kAuthorizationColumns);
+  return findAll<Authorization>(pool_, sql, Params().integer(toUnixMillis(now)).text(client_id),
+                                postgres::readAuthorization, "listing live authorizations");
+}
+
+StoreResult<std::size_t> PostgresStore::countAllLiveAuthorizations(TimePoint now) {
+  auto count = findOne<long long>(
+      pool_, "SELECT count(*) FROM authorizations WHERE state = 'pending' AND expires_at > $1",
+      Params().integer(toUnixMillis(now)), readCount, "counting live authorizations");
+  if (!count) {
+    return unexpected(count.error());
+  }
+  return static_cast<std::size_t>(count->value_or(0));
+}
+
+StoreResult<std::vector<UserGrant>> PostgresStore::listUserGrants(const std::string& subject) {
+  static const std::string authorizations_sql = fmt::format(
+      "SELECT {} FROM authorizations WHERE subject = $1 AND state IN ('approved', 'redeemed') "
+      "ORDER BY decided_at DESC, id",
+      postgres::kAuthorizationColumns);
+  static const std::string tokens_sql =
+      fmt::format("SELECT {} FROM tokens WHERE authorization_id = $1 ORDER BY issued_at",
+                  postgres::kTokenColumns);
+  auto authorizations = findAll<Authorization>(pool_, authorizations_sql, Params().text(subject),
+                                               postgres::readAuthorization, "listing grants");
+  if (!authorizations) {
+    return unexpected(authorizations.error());
+  }
+  std::vector<UserGrant> grants;
+  for (auto& authorization : *authorizations) {
+    auto tokens = findAll<IssuedToken>(pool_, tokens_sql, Params().text(authorization.id),
+                                       postgres::readToken, "listing a grant's tokens");
+    if (!tokens) {
+      return unexpected(tokens.error());
+    }
+    grants.push_back(UserGrant{std::move(authorization), std::move(tokens).value()});
+  }
+  return grants;
+}
+
+StoreResult<bool> PostgresStore::revokeUserGrant(const std::string& authorization_id,
+                                                 const std::string& subject) {
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::begin(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+
+  // The row lock of the UPDATE orders a revocation against a concurrent redemption.
+  auto found = connection.execute(
+      "UPDATE authorizations SET state = CASE state WHEN 'approved' THEN 'denied' ELSE state "
+      "END, sealed_relay_token = NULL "
+      "WHERE id = $1 AND subject = $2 AND state IN ('approved', 'redeemed')",
+      Params().text(authorization_id).text(subject), "revoking a grant");
+  if (!found) {
+    return unexpected(found.error());
+  }
+  if (found->changed() != 1) {
+    return false;
+  }
+  auto tokens = connection.execute("DELETE FROM tokens WHERE authorization_id = $1",
+                                   Params().text(authorization_id), "revoking a grant's tokens");
+  if (!tokens) {
+    return unexpected(tokens.error());
+  }
+
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return true;
+}
+
+StoreResult<bool> PostgresStore::setClientSecret(const std::string& client_id,
+                                                 const SecretHash& secret_hash) {
+  Params params;
+  params.bytes(secret_hash).text(client_id).text(toString(ClientType::Confidential));
+  return changedOne(run(pool_, "UPDATE clients SET secret_hash = $1 WHERE id = $2 AND type = $3",
+                        params, "setting a client secret"));
 }
 
 // --- Tokens ------------------------------------------------------------------------------

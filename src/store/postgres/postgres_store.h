@@ -65,6 +65,15 @@ class PostgresStore final : public Store {
                                                    TimePoint now) override;
   StoreResult<std::size_t> purgeExpired(TimePoint cutoff, TimePoint now) override;
 
+  StoreResult<std::vector<Authorization>> listLiveAuthorizations(
+      const std::optional<std::string>& client_id, TimePoint now) override;
+  StoreResult<std::size_t> countAllLiveAuthorizations(TimePoint now) override;
+  StoreResult<std::vector<UserGrant>> listUserGrants(const std::string& subject) override;
+  StoreResult<bool> revokeUserGrant(const std::string& authorization_id,
+                                    const std::string& subject) override;
+  StoreResult<bool> setClientSecret(const std::string& client_id,
+                                    const SecretHash& secret_hash) override;
+
   StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) override;
   StoreResult<bool> removeToken(const SecretHash& hash) override;
 

@@ -82,6 +82,32 @@ StoreResult<std::optional<T>> findOne(ConnectionPool& pool, std::string_view sql
   return std::optional<T>(std::move(value).value());
 }
 
+// Runs a query and converts every row with `read`.
+template <typename T, typename Reader, typename... Args>
+StoreResult<std::vector<T>> findAll(Connection& connection, std::string_view sql, Reader read,
+                                    const Args&... args) {
+  auto statement = connection.prepare(sql);
+  if (!statement) {
+    return unexpected(statement.error());
+  }
+  statement->bindAll(args...);
+  std::vector<T> rows;
+  while (true) {
+    auto row = statement->step();
+    if (!row) {
+      return unexpected(row.error());
+    }
+    if (!*row) {
+      return rows;
+    }
+    StoreResult<T> value = read(*statement);
+    if (!value) {
+      return unexpected(value.error());
+    }
+    rows.push_back(std::move(value).value());
+  }
+}
+
 StoreResult<bool> changedOne(const StoreResult<int>& changed) {
   if (!changed) {
     return unexpected(changed.error());
@@ -459,6 +485,104 @@ StoreResult<std::size_t> SqliteStore::purgeExpired(TimePoint cutoff, TimePoint n
     return unexpected(committed.error());
   }
   return static_cast<std::size_t>(*authorizations);
+}
+
+// --- Administration ----------------------------------------------------------------------
+
+StoreResult<std::vector<Authorization>> SqliteStore::listLiveAuthorizations(
+    const std::optional<std::string>& client_id, TimePoint now) {
+  static const std::string sql = fmt::format(
+      "SELECT {} FROM authorizations WHERE state = 'pending' AND expires_at > ? "
+      "AND (? IS NULL OR client_id = ?) ORDER BY created_at, id",
+      kAuthorizationColumns);
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  return findAll<Authorization>(**lease, sql, readAuthorization, toUnixMillis(now), client_id,
+                                client_id);
+}
+
+StoreResult<std::size_t> SqliteStore::countAllLiveAuthorizations(TimePoint now) {
+  auto count = findOne<long long>(
+      pool_, "SELECT count(*) FROM authorizations WHERE state = 'pending' AND expires_at > ?",
+      [](const Statement& row) -> StoreResult<long long> { return row.columnInt(0); },
+      toUnixMillis(now));
+  if (!count) {
+    return unexpected(count.error());
+  }
+  return static_cast<std::size_t>(count->value_or(0));
+}
+
+StoreResult<std::vector<UserGrant>> SqliteStore::listUserGrants(const std::string& subject) {
+  static const std::string authorizations_sql = fmt::format(
+      "SELECT {} FROM authorizations WHERE subject = ? AND state IN ('approved', 'redeemed') "
+      "ORDER BY decided_at DESC, id",
+      kAuthorizationColumns);
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  auto authorizations =
+      findAll<Authorization>(**lease, authorizations_sql, readAuthorization, subject);
+  if (!authorizations) {
+    return unexpected(authorizations.error());
+  }
+  std::vector<UserGrant> grants;
+  for (auto& authorization : *authorizations) {
+    auto tokens = findAll<IssuedToken>(**lease,
+                                       "SELECT token_hash, authorization_id, client_id, subject, "
+                                       "scope, issued_at, expires_at FROM tokens "
+                                       "WHERE authorization_id = ? ORDER BY issued_at",
+                                       readToken, authorization.id);
+    if (!tokens) {
+      return unexpected(tokens.error());
+    }
+    grants.push_back(UserGrant{std::move(authorization), std::move(tokens).value()});
+  }
+  return grants;
+}
+
+StoreResult<bool> SqliteStore::revokeUserGrant(const std::string& authorization_id,
+                                               const std::string& subject) {
+  auto lease = pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::beginImmediate(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+
+  auto found = runChange(connection,
+                         "UPDATE authorizations SET state = CASE state WHEN 'approved' THEN "
+                         "'denied' ELSE state END, sealed_relay_token = NULL "
+                         "WHERE id = ? AND subject = ? AND state IN ('approved', 'redeemed')",
+                         authorization_id, subject);
+  if (!found) {
+    return unexpected(found.error());
+  }
+  if (*found != 1) {
+    return false;
+  }
+  auto tokens =
+      runChange(connection, "DELETE FROM tokens WHERE authorization_id = ?", authorization_id);
+  if (!tokens) {
+    return unexpected(tokens.error());
+  }
+
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return true;
+}
+
+StoreResult<bool> SqliteStore::setClientSecret(const std::string& client_id,
+                                               const SecretHash& secret_hash) {
+  return changedOne(change(pool_, "UPDATE clients SET secret_hash = ? WHERE id = ? AND type = ?",
+                           secret_hash, client_id, toString(ClientType::Confidential)));
 }
 
 // --- Tokens ------------------------------------------------------------------------------
