@@ -5,7 +5,7 @@ BUILD_DIR := build
 BUILD_TYPE ?= Release
 STORE ?= devauth.db
 
-.PHONY: all packages configure build run interop-deps browser-deps test bench clean
+.PHONY: all packages configure build run interop-deps browser-deps test bench clean install
 
 all: build
 
@@ -17,6 +17,14 @@ configure: packages
 
 build: configure
 	cmake --build $(BUILD_DIR)
+
+# Installs under PREFIX (default /usr/local): bin/devauth, lib/systemd/system/devauth.service and
+# share/doc/devauth with the example configuration. DESTDIR stages the files elsewhere.
+PREFIX ?= /usr/local
+install: configure
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD_DIR) --target devauth
+	cmake --install $(BUILD_DIR)
 
 run: configure
 	cmake --build $(BUILD_DIR) --target devauth

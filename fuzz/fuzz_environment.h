@@ -90,7 +90,8 @@ class Environment {
     addClient(kApproverClientId, ClientType::Confidential, kApproverSecret, true);
 
     services_ = std::make_unique<Services>(Services{config_, *store_, clock_, random_});
-    registerRoutes(router_, *services_);
+    current_services_.store(services_.get());
+    registerRoutes(router_, current_services_);
   }
 
   void addClient(const std::string& id, ClientType type, const std::string& secret,
@@ -120,6 +121,7 @@ class Environment {
   SeededRandom random_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Services> services_;
+  CurrentServices current_services_{nullptr};
   http::Router router_;
 };
 

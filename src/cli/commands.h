@@ -24,5 +24,7 @@ void addClientCommands(CLI::App& app, int& exit_code);
 void addUserCommands(CLI::App& app, int& exit_code);
 void addLoginCommand(CLI::App& app, int& exit_code);
 void addKeysCommands(CLI::App& app, int& exit_code);
+void addConfigCommands(CLI::App& app, int& exit_code);
+void addAdminCommands(CLI::App& app, int& exit_code);
 
 }  // namespace devauth::cli

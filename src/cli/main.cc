@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   devauth::cli::addUserCommands(app, exit_code);
   devauth::cli::addLoginCommand(app, exit_code);
   devauth::cli::addKeysCommands(app, exit_code);
+  devauth::cli::addConfigCommands(app, exit_code);
+  devauth::cli::addAdminCommands(app, exit_code);
 
   try {
     app.parse(argc, argv);

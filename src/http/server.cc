@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/algorithm/hex.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -14,6 +15,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <condition_variable>
 #include <future>
 #include <iterator>
@@ -66,6 +68,24 @@ std::string newRequestId() {
   std::string id;
   boost::algorithm::hex_lower(bytes.begin(), bytes.end(), std::back_inserter(id));
   return id;
+}
+
+// The id of a request: the client's X-Request-Id when it is 1 to 64 characters of letters,
+// digits, '.', '_' and '-' (so that a log line cannot be forged through it), else a new one.
+std::string requestIdFor(const RawRequest& message) {
+  const auto field = message.find("X-Request-Id");
+  if (field != message.end()) {
+    const std::string_view value = field->value();
+    const bool well_formed =
+        !value.empty() && value.size() <= 64 && std::all_of(value.begin(), value.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' ||
+                 c == '-';
+        });
+    if (well_formed) {
+      return std::string(value);
+    }
+  }
+  return newRequestId();
 }
 
 class Session;
@@ -233,8 +253,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void handleRequest() {
     const auto started = SteadyClock::now();
-    auto request =
-        std::make_shared<Request>(Request{parser_->release(), remote_address_, newRequestId()});
+    std::string request_id = requestIdFor(parser_->get());
+    auto request = std::make_shared<Request>(
+        Request{parser_->release(), remote_address_, std::move(request_id)});
     parser_.reset();
     if (state_->handler_pool == nullptr) {
       finishRequest(*request, state_->router.dispatch(*request), started);
@@ -269,7 +290,7 @@ class Session : public std::enable_shared_from_this<Session> {
     response.prepare_payload();
 
     const std::chrono::duration<double, std::milli> duration = SteadyClock::now() - started;
-    spdlog::debug("event=request request_id={} method={} endpoint={} status={} duration_ms={:.1f}",
+    spdlog::debug("event=request request_id={} method={} path={} status={} duration_ms={:.3f}",
                   request.request_id, request.message.method_string(), request.path(),
                   response.result_int(), duration.count());
     writeResponse(std::move(response), /*drain_after=*/false);

@@ -22,6 +22,7 @@
 #include "core/user_code.h"
 #include "http/response.h"
 #include "limits/abuse_limits.h"
+#include "metrics/metrics.h"
 #include "oauth/client_auth.h"
 #include "oauth/endpoints.h"
 #include "oauth/relay_token.h"
@@ -199,6 +200,7 @@ EndpointResult<Authorization> loadPendingAuthorization(Services& services,
   if (*wait) {
     spdlog::warn("event=user_code_attempts_throttled client_id={} request_id={}",
                  decision_request.approver.id, request.request_id);
+    metrics::recordBlock(metrics::Limit::UserCode);
     return rateLimited(**wait);
   }
 
@@ -208,12 +210,17 @@ EndpointResult<Authorization> loadPendingAuthorization(Services& services,
   }
   if (!found->has_value() || (*found)->state != AuthorizationState::Pending ||
       (*found)->isExpired(now)) {
+    metrics::recordGuess(metrics::Guess::UserCode);
+    if (found->has_value() && (*found)->isExpired(now)) {
+      metrics::recordExpired(metrics::ExpiredAt::CodeEntry);
+    }
     auto counted = limits::countFailure(services.store, counters, now);
     if (!counted) {
       return unexpected(storeFailure(request, "count_failure", counted.error()));
     }
     return unexpected(undecidableCode());
   }
+  metrics::recordStage(metrics::Stage::CodeEntered);
   return std::move(**found);
 }
 
@@ -272,10 +279,13 @@ http::Response handleDecision(Services& services, const http::Request& request, 
   }
 
   // client_id is the device's client and approver_client_id the backend that decided.
-  spdlog::info("event={} authorization_id={} client_id={} approver_client_id={} request_id={}",
-               decision == Decision::Approve ? "authorization_approved" : "authorization_denied",
-               authorization->id, authorization->client_id, decision_request->approver.id,
-               request.request_id);
+  metrics::recordStage(decision == Decision::Approve ? metrics::Stage::Approved
+                                                     : metrics::Stage::Denied);
+  spdlog::info(
+      "event={} audit=true authorization_id={} client_id={} approver_client_id={} request_id={}",
+      decision == Decision::Approve ? "authorization_approved" : "authorization_denied",
+      authorization->id, authorization->client_id, decision_request->approver.id,
+      request.request_id);
   return respondDecision(request, *authorization, decision);
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "limits/abuse_limits.h"
+#include "metrics/metrics.h"
 
 namespace devauth::oauth {
 namespace {
@@ -126,6 +127,7 @@ bool secretMatches(const Client& client, const std::optional<std::string>& secre
 EndpointError failAuthentication(Services& services, const http::Request& request,
                                  const std::vector<limits::Counter>& counters,
                                  const std::string& known_client_id, bool used_basic) {
+  metrics::recordGuess(metrics::Guess::ClientAuth);
   spdlog::warn("event=client_authentication_failed client_id={} request_id={}",
                known_client_id.empty() ? "-" : known_client_id, request.request_id);
   auto counted = limits::countFailure(services.store, counters, services.clock.now());
@@ -164,6 +166,7 @@ EndpointResult<AuthenticatedClient> authenticateClient(Services& services,
     return unexpected(storeFailure(request, "read_counter", wait.error()));
   }
   if (*wait) {
+    metrics::recordBlock(metrics::Limit::ClientAuth);
     spdlog::warn("event=client_authentication_throttled client_id={} request_id={}",
                  known_client_id.empty() ? "-" : known_client_id, request.request_id);
     return rateLimited(**wait);

@@ -10,6 +10,7 @@
 #include "core/user_code.h"
 #include "http/response.h"
 #include "limits/abuse_limits.h"
+#include "metrics/metrics.h"
 #include "oauth/client_auth.h"
 #include "oauth/endpoints.h"
 #include "oauth/request_checks.h"
@@ -93,6 +94,7 @@ EndpointResult<void> checkFloodLimits(Services& services, const http::Request& r
   if (*wait) {
     spdlog::warn("event=device_requests_throttled client_id={} request_id={}", client.id,
                  request.request_id);
+    metrics::recordBlock(metrics::Limit::DeviceRequest);
     return rateLimited(**wait);
   }
 
@@ -106,6 +108,7 @@ EndpointResult<void> checkFloodLimits(Services& services, const http::Request& r
   if (static_cast<std::int64_t>(*live) >= limits.max_live_authorizations_per_client) {
     spdlog::warn("event=live_authorizations_capped client_id={} request_id={}", client.id,
                  request.request_id);
+    metrics::recordBlock(metrics::Limit::LiveAuthorizations);
     return rateLimited(kLiveCapRetryAfter);
   }
   return {};
@@ -194,6 +197,7 @@ EndpointResult<DeviceAuthorizationResponse> startAuthorization(
     return unexpected(codes.error());
   }
 
+  metrics::recordStage(metrics::Stage::Begun);
   spdlog::info("event=authorization_started authorization_id={} client_id={} request_id={}",
                codes->authorization.id, device_request.client.id, request.request_id);
   return describeCodes(services, *codes);

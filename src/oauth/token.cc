@@ -22,6 +22,7 @@
 
 #include "core/scope.h"
 #include "http/response.h"
+#include "metrics/metrics.h"
 #include "oauth/client_auth.h"
 #include "oauth/endpoints.h"
 #include "oauth/relay_token.h"
@@ -157,6 +158,33 @@ StoreResult<bool> storeRedemption(Services& services, const Authorization& autho
                                                record, now);
 }
 
+// Counts the answer to a poll, and for an expired code the stage it expired at.
+void countPoll(PollOutcome outcome, AuthorizationState state) {
+  switch (outcome) {
+    case PollOutcome::Pending:
+      metrics::recordPoll(metrics::PollAnswer::Pending);
+      return;
+    case PollOutcome::SlowDown:
+      metrics::recordPoll(metrics::PollAnswer::SlowDown);
+      return;
+    case PollOutcome::Denied:
+      metrics::recordPoll(metrics::PollAnswer::Denied);
+      return;
+    case PollOutcome::Expired:
+      metrics::recordPoll(metrics::PollAnswer::Expired);
+      metrics::recordExpired(state == AuthorizationState::Approved ? metrics::ExpiredAt::Approved
+                                                                   : metrics::ExpiredAt::Pending);
+      return;
+    case PollOutcome::Redeemed:
+      metrics::recordPoll(metrics::PollAnswer::Redeemed);
+      return;
+    case PollOutcome::Approved:
+      metrics::recordPoll(metrics::PollAnswer::Issued);
+      metrics::recordStage(metrics::Stage::Redeemed);
+      return;
+  }
+}
+
 // Responds to a poll that lost the redemption race, from the state that the winner left.
 http::Response respondFromCurrentState(Services& services, const http::Request& request,
                                        const TokenRequest& token_request, TimePoint now) {
@@ -165,6 +193,8 @@ http::Response respondFromCurrentState(Services& services, const http::Request& 
     return errorResponse(request, reloaded.error());
   }
   const PollDecision decision = decidePoll(*reloaded, now, services.config.poll_policy);
+  countPoll(decision.outcome == PollOutcome::Approved ? PollOutcome::Redeemed : decision.outcome,
+            reloaded->state);
   const auto code = decision.outcome == PollOutcome::Approved
                         ? OAuthErrorCode::InvalidGrant
                         : errorForOutcome(decision.outcome).value_or(OAuthErrorCode::InvalidGrant);
@@ -199,9 +229,11 @@ http::Response redeemAndRespond(Services& services, const http::Request& request
     return respondFromCurrentState(services, request, token_request, now);
   }
 
-  spdlog::info("event=token_issued authorization_id={} client_id={} outcome={} request_id={}",
-               authorization.id, token_request.client.id, grant->issued ? "minted" : "relayed",
-               request.request_id);
+  countPoll(PollOutcome::Approved, authorization.state);
+  spdlog::info(
+      "event=token_issued audit=true authorization_id={} client_id={} outcome={} request_id={}",
+      authorization.id, token_request.client.id, grant->issued ? "minted" : "relayed",
+      request.request_id);
   return respondToken(request, *grant);
 }
 
@@ -216,6 +248,7 @@ http::Response answerPoll(Services& services, const http::Request& request,
       return redeemAndRespond(services, request, token_request, authorization, now);
     }
     if (decision.outcome != PollOutcome::Pending && decision.outcome != PollOutcome::SlowDown) {
+      countPoll(decision.outcome, authorization.state);
       return errorCodeResponse(request, *errorForOutcome(decision.outcome));
     }
 
@@ -226,6 +259,7 @@ http::Response answerPoll(Services& services, const http::Request& request,
       return errorResponse(request, storeFailure(request, "update_poll_state", stored.error()));
     }
     if (*stored) {
+      countPoll(decision.outcome, authorization.state);
       return errorCodeResponse(request, *errorForOutcome(decision.outcome));
     }
 
@@ -235,6 +269,7 @@ http::Response answerPoll(Services& services, const http::Request& request,
     }
     authorization = std::move(*reloaded);
   }
+  countPoll(PollOutcome::SlowDown, authorization.state);
   return errorCodeResponse(request, OAuthErrorCode::SlowDown);
 }
 

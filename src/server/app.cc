@@ -11,8 +11,11 @@
 
 #include "http/router.h"
 #include "http/server.h"
+#include "metrics/metrics.h"
+#include "server/logging.h"
 #include "server/routes.h"
 #include "server/services.h"
+#include "server/settings.h"
 #include "store/store_location.h"
 
 namespace devauth {
@@ -38,7 +41,36 @@ http::ServerOptions serverOptions(const Config& config) {
   return options;
 }
 
+// The listen address of a separate metrics listener: metrics_listen as HOST:PORT, with an IPv6
+// host in brackets. Empty when /metrics is served on the main listener or nowhere.
+std::optional<http::ServerOptions> metricsServerOptions(const Config& config) {
+  const std::string& listen = config.metrics_listen;
+  if (listen.empty() || listen == "off") {
+    return std::nullopt;
+  }
+  const auto colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  http::ServerOptions options;
+  options.address = host;
+  options.port = static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1)));
+  options.io_threads = 1;
+  return options;
+}
+
 }  // namespace
+
+// One published configuration and the Services built on it.
+struct Generation {
+  Generation(const Config& published, Store& store, const Clock& clock, RandomSource& random,
+             SigningKeys* signing_keys)
+      : config(published), services{config, store, clock, random, signing_keys} {}
+
+  Config config;
+  Services services;
+};
 
 struct App::Impl {
   Impl(Config config, const Clock& clock, RandomSource& random)
@@ -56,9 +88,17 @@ struct App::Impl {
 
   std::unique_ptr<Store> store;
   std::unique_ptr<SigningKeys> signing_keys;
-  std::optional<Services> services;
+  // Every configuration published since start(), kept until stop() so that a request that loaded
+  // an older one can finish with it.
+  std::vector<std::unique_ptr<Generation>> generations;  // guarded by lifecycle_mutex
+  CurrentServices current{nullptr};
   http::Router router;
   std::unique_ptr<http::Server> server;
+  http::Router metrics_router;
+  std::unique_ptr<http::Server> metrics_server;
+
+  void publish(const Config& published);
+  void startMetricsServer();
 
   std::thread purge_thread;
   std::mutex purge_mutex;
@@ -66,7 +106,7 @@ struct App::Impl {
   bool purge_stopping = false;  // guarded by purge_mutex
 
   // Serialises start() and stop(), so that concurrent stop() calls run the shutdown once.
-  std::mutex lifecycle_mutex;
+  mutable std::mutex lifecycle_mutex;
   std::condition_variable stopped_signal;
   bool started = false;  // guarded by lifecycle_mutex
   bool stopped = false;  // guarded by lifecycle_mutex
@@ -85,6 +125,23 @@ StoreResult<void> App::Impl::openAndMigrate() {
   return {};
 }
 
+void App::Impl::publish(const Config& published) {
+  auto generation =
+      std::make_unique<Generation>(published, *store, clock, random, signing_keys.get());
+  current.store(&generation->services, std::memory_order_release);
+  generations.push_back(std::move(generation));
+}
+
+void App::Impl::startMetricsServer() {
+  auto options = metricsServerOptions(config);
+  if (!options) {
+    return;
+  }
+  registerMetricsRoute(metrics_router, current);
+  metrics_server = std::make_unique<http::Server>(*options, metrics_router);
+  metrics_server->start();
+}
+
 void App::Impl::startPurge() {
   {
     std::lock_guard lock(purge_mutex);
@@ -95,7 +152,8 @@ void App::Impl::startPurge() {
 
 void App::Impl::runPurge() {
   std::unique_lock lock(purge_mutex);
-  while (!purge_wakeup.wait_for(lock, config.purge_period, [this] { return purge_stopping; })) {
+  while (!purge_wakeup.wait_for(lock, current.load()->config.purge_period,
+                                [this] { return purge_stopping; })) {
     lock.unlock();
     purgeOnce();
     lock.lock();
@@ -104,7 +162,7 @@ void App::Impl::runPurge() {
 
 void App::Impl::purgeOnce() {
   const TimePoint now = clock.now();
-  auto purged = store->purgeExpired(now - config.purge_grace, now);
+  auto purged = store->purgeExpired(now - current.load()->config.purge_grace, now);
   if (!purged) {
     spdlog::warn("event=purge_failed error=\"{}\"", purged.error().message);
     return;
@@ -150,22 +208,37 @@ StoreResult<void> App::start() {
 
   impl_->signing_keys = std::make_unique<SigningKeys>(*impl_->store, impl_->clock,
                                                       impl_->config.signing, impl_->config.store);
-  impl_->services.emplace(Services{impl_->config, *impl_->store, impl_->clock, impl_->random,
-                                   impl_->signing_keys.get()});
-  registerRoutes(impl_->router, *impl_->services);
+  impl_->publish(impl_->config);
+  registerRoutes(impl_->router, impl_->current, impl_->config.metrics_listen.empty());
   impl_->server = std::make_unique<http::Server>(serverOptions(impl_->config), impl_->router);
   try {
     impl_->server->start();
+    impl_->startMetricsServer();
   } catch (const std::exception& error) {
     spdlog::error("event=listen_failed address={} port={} error=\"{}\"", impl_->config.http.address,
                   impl_->config.http.port, error.what());
+    if (impl_->server) {
+      impl_->server->stop();
+    }
     impl_->server.reset();
+    impl_->metrics_server.reset();
     impl_->router = http::Router();
-    impl_->services.reset();
+    impl_->metrics_router = http::Router();
+    impl_->current.store(nullptr);
+    impl_->generations.clear();
     impl_->signing_keys.reset();
     impl_->store.reset();
     throw;
   }
+  Store* live_store = impl_->store.get();
+  const Clock* live_clock = &impl_->clock;
+  metrics::setLiveAuthorizationsSource({[live_store, live_clock]() -> std::optional<double> {
+    auto count = live_store->countAllLiveAuthorizations(live_clock->now());
+    if (!count) {
+      return std::nullopt;
+    }
+    return static_cast<double>(*count);
+  }});
 
   impl_->startPurge();
   impl_->started = true;
@@ -182,10 +255,16 @@ void App::stop() {
   }
   if (impl_->started) {
     spdlog::info("event=server_stopping");
+    metrics::setLiveAuthorizationsSource({});
+    if (impl_->metrics_server) {
+      impl_->metrics_server->stop();
+    }
     impl_->server->stop();
     impl_->stopPurge();
     impl_->server.reset();
-    impl_->services.reset();
+    impl_->metrics_server.reset();
+    impl_->current.store(nullptr);
+    impl_->generations.clear();
     impl_->signing_keys.reset();
     impl_->store.reset();
     spdlog::info("event=server_stopped");
@@ -214,6 +293,38 @@ Store& App::store() {
   return *impl_->store;
 }
 
-const Config& App::config() const { return impl_->config; }
+const Config& App::config() const {
+  std::lock_guard lock(impl_->lifecycle_mutex);
+  if (impl_->generations.empty()) {
+    return impl_->config;
+  }
+  return impl_->generations.back()->config;
+}
+
+std::optional<std::uint16_t> App::metricsPort() const {
+  if (!impl_->metrics_server) {
+    return std::nullopt;
+  }
+  return impl_->metrics_server->port();
+}
+
+void App::reload(const Config& reloaded) {
+  std::lock_guard lock(impl_->lifecycle_mutex);
+  if (!impl_->started || impl_->stopped) {
+    return;
+  }
+  Config next = impl_->generations.back()->config;
+  const std::vector<std::string> need_restart = applyReloadable(next, reloaded);
+  configureLogging(next.log_level, next.log_format);
+  impl_->publish(next);
+  for (const auto& key : need_restart) {
+    spdlog::warn(
+        "event=config_reload_skipped key={} error=\"this setting changes only on restart\"", key);
+  }
+  spdlog::info("event=config_reloaded log_level={} generation={}", next.log_level,
+               impl_->generations.size());
+  // Wakes the purge, which purges once and then waits the new period.
+  impl_->purge_wakeup.notify_all();
+}
 
 }  // namespace devauth

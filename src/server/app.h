@@ -4,6 +4,7 @@
 // HTTP server and the background purge, and shuts them down in order.
 
 #include <memory>
+#include <optional>
 
 #include "core/clock.h"
 #include "core/random.h"
@@ -38,7 +39,16 @@ class App {
   // The open store; valid after start() and until stop().
   Store& store();
 
+  // The configuration in force: the one given, or the last reload's.
   const Config& config() const;
+
+  // Applies the settings of `reloaded` that can change without a restart (server/settings.h
+  // marks them) and logs the keys of the others that differ. Requests that arrive afterwards
+  // see the new values; requests in flight finish with the old ones. Thread-safe.
+  void reload(const Config& reloaded);
+
+  // The port of the separate metrics listener, when metrics_listen names one.
+  std::optional<std::uint16_t> metricsPort() const;
 
  private:
   struct Impl;

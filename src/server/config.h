@@ -1,6 +1,7 @@
 #pragma once
 
-// Settings of `devauth serve`. Defaults are the documented behaviour; flags override them.
+// Settings of `devauth serve`. Defaults are the documented behaviour; server/settings.h declares
+// how the TOML file, the environment and the flags override them.
 
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@ struct Branding {
   std::string product_name;
   // Accent colour of buttons and links as #rrggbb. Empty: the built-in blue.
   std::string accent_color;
+  // The SVG logo file that devauth serve reads at start into logo_svg. Empty: no logo.
+  std::string logo_file;
   // The contents of an SVG logo file, served at /assets/logo.svg. Empty: no logo.
   std::string logo_svg;
 };
@@ -71,6 +74,15 @@ struct Config {
   // The public client for which GET /device/display starts device authorizations, acting as
   // a TV or kiosk. Empty: the display page is off (404).
   std::string display_client;
+
+  // Minimum level of log lines: trace, debug, info, warn, error, critical or off.
+  std::string log_level = "info";
+  // "text" for key=value lines, "json" for one JSON object per line.
+  std::string log_format = "text";
+
+  // Where /metrics is served: empty serves it on the main listener, "HOST:PORT" on a listener
+  // of its own (and not on the main one), "off" nowhere.
+  std::string metrics_listen;
 };
 
 }  // namespace devauth

@@ -1,9 +1,12 @@
 #include "server/logging.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <boost/json.hpp>
+#include <charconv>
 #include <optional>
 #include <string>
 
@@ -30,15 +33,129 @@ std::optional<spdlog::level::level_enum> parseLevel(std::string_view name) {
   return std::nullopt;
 }
 
+bool isKeyCharacter(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+
+// A value that reads as a JSON number (status, duration_ms, counts) is written as one.
+boost::json::value jsonValue(const std::string& text, bool quoted) {
+  if (!quoted && !text.empty()) {
+    if (text == "true" || text == "false") {
+      return text == "true";
+    }
+    std::int64_t integer = 0;
+    const char* end = text.data() + text.size();
+    if (auto [last, error] = std::from_chars(text.data(), end, integer);
+        error == std::errc() && last == end) {
+      return integer;
+    }
+    double number = 0;
+    if (auto [last, error] = std::from_chars(text.data(), end, number);
+        error == std::errc() && last == end) {
+      return number;
+    }
+  }
+  return boost::json::string(text);
+}
+
+// Parses `key=value key="quoted value"` pairs; returns false when the message has another form.
+bool parsePairs(std::string_view message, boost::json::object& fields) {
+  std::size_t i = 0;
+  while (i < message.size()) {
+    while (i < message.size() && message[i] == ' ') {
+      ++i;
+    }
+    if (i == message.size()) {
+      break;
+    }
+    const std::size_t key_start = i;
+    while (i < message.size() && isKeyCharacter(message[i])) {
+      ++i;
+    }
+    if (i == key_start || i == message.size() || message[i] != '=') {
+      return false;
+    }
+    const std::string key(message.substr(key_start, i - key_start));
+    ++i;
+    std::string value;
+    const bool quoted = i < message.size() && message[i] == '"';
+    if (quoted) {
+      ++i;
+      while (i < message.size() && message[i] != '"') {
+        if (message[i] == '\\' && i + 1 < message.size()) {
+          ++i;
+        }
+        value.push_back(message[i++]);
+      }
+      if (i == message.size()) {
+        return false;
+      }
+      ++i;
+    } else {
+      while (i < message.size() && message[i] != ' ') {
+        value.push_back(message[i++]);
+      }
+    }
+    fields[key == "event" ? "msg" : key] = jsonValue(value, quoted);
+  }
+  return true;
+}
+
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& message, spdlog::memory_buf_t& destination) override {
+    spdlog::memory_buf_t timestamp;
+    timestamp_formatter_->format(message, timestamp);
+    const spdlog::string_view_t level = spdlog::level::to_string_view(message.level);
+    const std::string line =
+        jsonLogLine(std::string_view(timestamp.data(), timestamp.size()),
+                    std::string_view(level.data(), level.size()),
+                    std::string_view(message.payload.data(), message.payload.size()));
+    destination.append(line.data(), line.data() + line.size());
+    destination.push_back('\n');
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>();
+  }
+
+ private:
+  std::unique_ptr<spdlog::pattern_formatter> timestamp_formatter_ =
+      std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%e%z",
+                                                  spdlog::pattern_time_type::local, "");
+};
+
 }  // namespace
 
-void configureLogging(std::string_view level) {
+std::string jsonLogLine(std::string_view timestamp, std::string_view level,
+                        std::string_view message) {
+  boost::json::object line;
+  line["ts"] = timestamp;
+  line["level"] = level;
+  line["msg"] = "";
+  boost::json::object fields;
+  if (parsePairs(message, fields)) {
+    for (auto& [key, value] : fields) {
+      line[key] = std::move(value);
+    }
+  } else {
+    line["msg"] = message;
+  }
+  return boost::json::serialize(line);
+}
+
+void configureLogging(std::string_view level, std::string_view format) {
   auto logger = spdlog::get(std::string(kLoggerName));
   if (!logger) {
     logger = spdlog::stderr_logger_mt(std::string(kLoggerName));
   }
-  logger->set_pattern(std::string(kPattern));
-  spdlog::set_default_logger(logger);
+  if (format == "json") {
+    logger->set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    logger->set_pattern(std::string(kPattern));
+  }
+  // A reload keeps the logger, so threads that are logging never see it replaced.
+  if (spdlog::default_logger_raw() != logger.get()) {
+    spdlog::set_default_logger(logger);
+  }
 
   const auto parsed = parseLevel(level);
   spdlog::set_level(parsed.value_or(spdlog::level::info));

@@ -1,15 +1,25 @@
 #pragma once
 
 // Process-wide logging setup. Log lines are `key=value` pairs with a fixed set of keys: event,
-// request_id, client_id, endpoint, outcome, error, authorization_id.
+// request_id, client_id, endpoint, outcome, error, authorization_id, and for requests method,
+// path, status and duration_ms. Audit lines (approvals, denials, token issuance, administrative
+// actions) carry audit=true. In the JSON format each line is one object with ts, level and msg
+// (the event), followed by the line's other keys.
 
+#include <string>
 #include <string_view>
 
 namespace devauth {
 
-// Installs a stderr logger as spdlog's default, with the pattern
-// `2024-01-31T12:00:00.123+0000 info message`. `level` is one of trace, debug, info, warn,
-// error, critical or off. An unknown level selects info and logs a warning.
-void configureLogging(std::string_view level);
+// Installs a stderr logger as spdlog's default. `level` is one of trace, debug, info, warn,
+// error, critical or off; an unknown level selects info and logs a warning. `format` is "text"
+// (`2024-01-31T12:00:00.123+0000 info event=...`) or "json". Safe to call again from any thread
+// to change the level or the format (a SIGHUP reload does).
+void configureLogging(std::string_view level, std::string_view format = "text");
+
+// Turns one log message of key=value pairs into a JSON object with ts, level and msg first.
+// A message that is not key=value pairs becomes the msg. Exposed for tests.
+std::string jsonLogLine(std::string_view timestamp, std::string_view level,
+                        std::string_view message);
 
 }  // namespace devauth

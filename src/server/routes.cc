@@ -1,55 +1,106 @@
 #include "server/routes.h"
 
+#include <chrono>
+
 #include "http/response.h"
+#include "metrics/metrics.h"
 #include "oauth/endpoints.h"
 #include "web/assets.h"
 #include "web/display_page.h"
 #include "web/verification_pages.h"
 
 namespace devauth {
+namespace {
 
-void registerRoutes(http::Router& router, Services& services) {
-  using http::beast_http::verb;
-  auto bind = [&services](http::Response (*handler)(Services&, const http::Request&)) {
-    return
-        [&services, handler](const http::Request& request) { return handler(services, request); };
+using http::beast_http::verb;
+using SteadyClock = std::chrono::steady_clock;
+
+// Adds `handler` on `method path`, running it with the current Services and counting its
+// status and latency in the route's metrics slot.
+void addRoute(http::Router& router, CurrentServices& current, verb method, const std::string& path,
+              http::Response (*handler)(Services&, const http::Request&)) {
+  const std::size_t slot = metrics::registerEndpoint(http::beast_http::to_string(method), path);
+  router.add(method, path, [&current, handler, slot](const http::Request& request) {
+    const auto started = SteadyClock::now();
+    http::Response response = handler(*current.load(std::memory_order_acquire), request);
+    metrics::recordRequest(slot, response.result_int(), SteadyClock::now() - started);
+    return response;
+  });
+}
+
+http::Response handleHealth(Services&, const http::Request& request) {
+  return http::textResponse(request, 200, "ok\n");
+}
+
+// Ready when the store answers. The routes exist only once the store is open and migrated, so
+// an answer here also means the migrations are done.
+http::Response handleReady(Services& services, const http::Request& request) {
+  auto pinged = services.store.ping();
+  if (!pinged) {
+    http::Response response = http::textResponse(request, 503, "store unavailable\n");
+    response.set(http::beast_http::field::retry_after, "5");
+    return response;
+  }
+  return http::textResponse(request, 200, "ready\n");
+}
+
+http::Response handleMetrics(Services&, const http::Request& request) {
+  http::Response response = http::textResponse(request, 200, metrics::render());
+  response.set(http::beast_http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  response.set(http::beast_http::field::cache_control, "no-store");
+  return response;
+}
+
+}  // namespace
+
+void registerRoutes(http::Router& router, CurrentServices& current, bool metrics) {
+  const auto add = [&router, &current](verb method, const std::string& path,
+                                       http::Response (*handler)(Services&, const http::Request&)) {
+    addRoute(router, current, method, path, handler);
   };
+  const Services& services = *current.load();
 
-  router.add(verb::post, "/oauth/device/begin", bind(oauth::handleDeviceAuthorization));
-  router.add(verb::post, "/oauth/device/token", bind(oauth::handleToken));
-  router.add(verb::post, "/oauth/device/approve", bind(oauth::handleApprove));
-  router.add(verb::post, "/oauth/device/deny", bind(oauth::handleDeny));
-  router.add(verb::post, "/oauth/introspect", bind(oauth::handleIntrospection));
-  router.add(verb::post, "/oauth/revoke", bind(oauth::handleRevocation));
+  add(verb::post, "/oauth/device/begin", oauth::handleDeviceAuthorization);
+  add(verb::post, "/oauth/device/token", oauth::handleToken);
+  add(verb::post, "/oauth/device/approve", oauth::handleApprove);
+  add(verb::post, "/oauth/device/deny", oauth::handleDeny);
+  add(verb::post, "/oauth/introspect", oauth::handleIntrospection);
+  add(verb::post, "/oauth/revoke", oauth::handleRevocation);
   // RFC 8414 §3: the metadata at the well-known path of the issuer, and at the root path too
   // when the issuer has a path, so both a proxy that strips the path and one that keeps it work.
-  router.add(verb::get, "/.well-known/oauth-authorization-server", bind(oauth::handleMetadata));
+  add(verb::get, "/.well-known/oauth-authorization-server", oauth::handleMetadata);
   if (const std::string path = oauth::metadataPath(services.config.issuer);
       path != "/.well-known/oauth-authorization-server") {
-    router.add(verb::get, path, bind(oauth::handleMetadata));
+    add(verb::get, path, oauth::handleMetadata);
   }
-  router.add(verb::get, "/oauth/jwks", bind(oauth::handleJwks));
+  add(verb::get, "/oauth/jwks", oauth::handleJwks);
   // OpenID Connect Discovery 1.0 §4 appends the well-known path to the issuer, so with an
   // issuer path both that and the root path are served, as for the metadata above.
-  router.add(verb::get, "/.well-known/openid-configuration",
-             bind(oauth::handleOpenIdConfiguration));
+  add(verb::get, "/.well-known/openid-configuration", oauth::handleOpenIdConfiguration);
   if (const std::string path = oauth::openIdConfigurationPath(services.config.issuer);
       path != "/.well-known/openid-configuration") {
-    router.add(verb::get, path, bind(oauth::handleOpenIdConfiguration));
+    add(verb::get, path, oauth::handleOpenIdConfiguration);
   }
 
-  router.add(verb::get, "/device", bind(web::handleDevicePage));
-  router.add(verb::post, "/device", bind(web::handleCodeSubmit));
-  router.add(verb::post, "/device/login", bind(web::handleLogin));
-  router.add(verb::post, "/device/decision", bind(web::handleDecision));
-  router.add(verb::get, "/device/style.css", bind(web::handleStylesheet));
-  router.add(verb::get, "/device/display", bind(web::handleDisplayPage));
-  router.add(verb::get, "/assets/device.js", bind(web::handleScript));
-  router.add(verb::get, "/assets/brand.css", bind(web::handleBrandStylesheet));
-  router.add(verb::get, "/assets/logo.svg", bind(web::handleLogo));
+  add(verb::get, "/device", web::handleDevicePage);
+  add(verb::post, "/device", web::handleCodeSubmit);
+  add(verb::post, "/device/login", web::handleLogin);
+  add(verb::post, "/device/decision", web::handleDecision);
+  add(verb::get, "/device/style.css", web::handleStylesheet);
+  add(verb::get, "/device/display", web::handleDisplayPage);
+  add(verb::get, "/assets/device.js", web::handleScript);
+  add(verb::get, "/assets/brand.css", web::handleBrandStylesheet);
+  add(verb::get, "/assets/logo.svg", web::handleLogo);
 
-  router.add(verb::get, "/healthz",
-             [](const http::Request& request) { return http::textResponse(request, 200, "ok\n"); });
+  add(verb::get, "/healthz", handleHealth);
+  add(verb::get, "/readyz", handleReady);
+  if (metrics) {
+    add(verb::get, "/metrics", handleMetrics);
+  }
+}
+
+void registerMetricsRoute(http::Router& router, CurrentServices& current) {
+  addRoute(router, current, verb::get, "/metrics", handleMetrics);
 }
 
 }  // namespace devauth

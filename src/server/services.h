@@ -3,6 +3,8 @@
 // The dependencies that endpoints and pages share. Built once by the server wiring and passed
 // by reference; tests build it with a manual clock and a fixed random source.
 
+#include <atomic>
+
 #include "core/clock.h"
 #include "core/random.h"
 #include "keys/signing_keys.h"
@@ -19,5 +21,10 @@ struct Services {
   // Signs JWT access tokens and ID tokens; nullptr where nothing may be signed.
   SigningKeys* signing_keys = nullptr;
 };
+
+// The Services of the configuration in force. A SIGHUP reload publishes new Services with a new
+// Config; the App keeps every published one alive until it stops, so a request that loaded one
+// may use it to the end. Loading costs one atomic read on each request.
+using CurrentServices = std::atomic<Services*>;
 
 }  // namespace devauth

@@ -7,6 +7,7 @@
 #include "core/secret.h"
 #include "http/response.h"
 #include "limits/abuse_limits.h"
+#include "metrics/metrics.h"
 #include "web/page_context.h"
 #include "web/pages.h"
 
@@ -32,6 +33,7 @@ StoreResult<std::optional<seconds>> codeAttemptWait(Services& services,
 
 StoreResult<void> countCodeFailure(Services& services, const http::Request& request,
                                    const WebSession& session) {
+  metrics::recordGuess(metrics::Guess::UserCode);
   return limits::countFailure(services.store, codeFailureCounters(services, request, session),
                               services.clock.now());
 }
@@ -40,6 +42,7 @@ http::Response tooManyAttemptsPage(const http::Request& request, const PageConte
                                    seconds retry_after) {
   spdlog::warn("event=user_code_attempts_throttled endpoint={} request_id={}", request.path(),
                request.request_id);
+  metrics::recordBlock(metrics::Limit::UserCode);
   const Messages& messages = context.messages;
   const long long minutes = (retry_after.count() + 59) / 60;
   const std::string message = minutes == 1

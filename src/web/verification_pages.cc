@@ -7,6 +7,7 @@
 #include "core/user_code.h"
 #include "http/form.h"
 #include "http/response.h"
+#include "metrics/metrics.h"
 #include "web/code_attempt_limits.h"
 #include "web/page_context.h"
 #include "web/pages.h"
@@ -160,6 +161,9 @@ PageResult<DecidableCode> findDecidableCode(Services& services, const http::Requ
   if (!authorization || authorization->state != AuthorizationState::Pending ||
       authorization->isExpired(services.clock.now())) {
     spdlog::debug("event=user_code_rejected request_id={}", request.request_id);
+    if (authorization && authorization->isExpired(services.clock.now())) {
+      metrics::recordExpired(metrics::ExpiredAt::CodeEntry);
+    }
     auto counted = countCodeFailure(services, request, session);
     if (!counted) {
       return unexpected(storeFailurePage(request, context, counted.error()));
@@ -263,7 +267,9 @@ StoreResult<bool> recordDecision(Services& services, const Authorization& author
 
 void logDecision(const http::Request& request, const Authorization& authorization,
                  const std::string& subject, Decision decision) {
-  spdlog::info("event={} authorization_id={} client_id={} subject={} request_id={}",
+  metrics::recordStage(decision == Decision::Approve ? metrics::Stage::Approved
+                                                     : metrics::Stage::Denied);
+  spdlog::info("event={} audit=true authorization_id={} client_id={} subject={} request_id={}",
                decision == Decision::Approve ? "authorization_approved" : "authorization_denied",
                authorization.id, authorization.client_id, subject, request.request_id);
 }
@@ -314,6 +320,7 @@ http::Response handleCodeSubmit(Services& services, const http::Request& request
   if (!code) {
     return code.error();
   }
+  metrics::recordStage(metrics::Stage::CodeEntered);
 
   if (!form->session.signedIn()) {
     return signInPage(request, context, 200, form->session, code->user_code);
@@ -340,6 +347,7 @@ http::Response handleLogin(Services& services, const http::Request& request) {
   }
   if (!subject->has_value()) {
     spdlog::debug("event=sign_in_failed request_id={}", request.request_id);
+    metrics::recordGuess(metrics::Guess::Password);
     return signInPage(request, context, 401, form->session, code->user_code,
                       form->params.get(kUsernameField).value_or(""),
                       context.messages(M::BadCredentials));

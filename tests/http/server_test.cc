@@ -453,7 +453,7 @@ TEST_F(HttpServerTest, RequestLogOmitsQuery) {
   EXPECT_EQ(result.status, 200U);
   const std::string log = captured.str();
   EXPECT_NE(log.find("event=request request_id=" + result.header("X-Request-Id") +
-                     " method=GET endpoint=/hello status=200"),
+                     " method=GET path=/hello status=200"),
             std::string::npos)
       << log;
   EXPECT_EQ(log.find("WDJBMJHT"), std::string::npos) << log;

@@ -4,7 +4,10 @@
 
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cstring>
+
+#include "metrics/metrics.h"
 
 namespace devauth::postgres {
 namespace {
@@ -211,8 +214,10 @@ StoreResult<Result> Connection::execute(const std::string& sql, const Params& pa
     found = prepared_.emplace(sql, std::move(name)).first;
   }
   const std::vector<const char*> values = params.values();
+  const auto started = std::chrono::steady_clock::now();
   PGresult* raw = PQexecPrepared(connection_, found->second.c_str(), params.size(), values.data(),
                                  params.lengths(), params.formats(), kTextFormat);
+  metrics::recordStoreStatement(std::chrono::steady_clock::now() - started);
   const ExecStatusType status = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     StoreError error = errorFrom(raw, context);

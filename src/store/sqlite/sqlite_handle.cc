@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <utility>
+
+#include "metrics/metrics.h"
 
 namespace devauth::sqlite {
 namespace {
@@ -90,7 +93,9 @@ StoreResult<bool> Statement::step() {
   if (bind_error_ != SQLITE_OK) {
     return unexpected(errorFromCode(bind_error_, fmt::format("binding `{}`", sql_), nullptr));
   }
+  const auto started = std::chrono::steady_clock::now();
   const int code = sqlite3_step(statement_);
+  metrics::recordStoreStatement(std::chrono::steady_clock::now() - started);
   if (code == SQLITE_ROW) {
     return true;
   }
