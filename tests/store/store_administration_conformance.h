@@ -170,6 +170,9 @@ TYPED_TEST_P(StoreAdministrationTest, SetClientSecretReplacesOnlyConfidentialSec
   confidential.type = ClientType::Confidential;
   confidential.secret_hash = hashSecret("old secret");
   ASSERT_TRUE(this->store().insertClient(confidential));
+  // A cached lookup before the change must not hide the new secret.
+  auto before = this->store().findClient("backend");
+  ASSERT_TRUE(before) << before.error().message;
 
   ASSERT_TRUE(conformance::won(this->store().setClientSecret("backend", hashSecret("new secret"))));
   auto found = this->store().findClient("backend");
