@@ -43,7 +43,7 @@ inline constexpr std::string_view kDemoUsername = "demo";
 // 16 base64url characters carry 96 random bits.
 inline constexpr std::size_t kDemoPasswordLength = 16;
 // A logo is an icon next to the product name; a larger file is most likely the wrong file.
-inline constexpr std::size_t kMaxLogoBytes = 64 * 1024;
+inline constexpr std::size_t kMaxLogoBytes = std::size_t{64} * 1024;
 
 // The values given as flags, parsed by their settings, or the first invalid one.
 Expected<std::map<std::string, SettingValue, std::less<>>, std::string> flagValues(
