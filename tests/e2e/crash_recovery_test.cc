@@ -178,9 +178,12 @@ class CrashRecoveryTest : public ::testing::Test {
   void startServer() {
     for (int attempt = 0; attempt < 3; ++attempt) {
       port_ = pickFreePort();
-      server_ = std::make_unique<ChildProcess>(
-          std::vector<std::string>{kBinary, "serve", "--port", std::to_string(port_), "--store",
-                                   store_, "--interval", "1", "--threads", "2"});
+      // The flood limits are off: the rounds begin more flows a minute than one address may,
+      // and begins lost in a kill still count. This test is about state surviving a kill.
+      server_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+          kBinary, "serve", "--port", std::to_string(port_), "--store", store_, "--interval", "1",
+          "--threads", "2", "--device-requests-per-address", "0", "--device-requests-per-client",
+          "0"});
       if (waitForHealthy()) {
         return;
       }
