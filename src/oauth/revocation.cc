@@ -9,9 +9,10 @@
 //  4. token is present -> invalid_request.
 // Then the token is looked up, the hint only ordering the search. A refresh token of the
 // calling client revokes its whole grant, with every access token minted from it; an access
-// token of the calling client is deleted. Unknown tokens and tokens of other clients change
-// nothing and get the same 200 (RFC 7009 §2.2), so the endpoint cannot be used to learn
-// whether another client's token exists.
+// token of the calling client is deleted. An unknown token changes nothing and gets 200
+// (RFC 7009 §2.2). A token issued to another client is refused with invalid_grant and stays
+// valid (RFC 7009 §2.1). That tells the caller the token exists, which reveals nothing usable:
+// tokens carry 256 random bits, so nobody holds another client's token by guessing.
 
 #include <spdlog/spdlog.h>
 
@@ -83,6 +84,9 @@ EndpointResult<std::string_view> revoke(Services& services, const http::Request&
       return unexpected(storeFailure(request, "remove_token", removed.error()));
     }
     return std::string_view("access_token");
+  }
+  if (found.refresh_token || found.access_token) {
+    return fail(OAuthErrorCode::InvalidGrant, "The token was not issued to this client.");
   }
   return std::string_view("nothing");
 }
