@@ -671,8 +671,9 @@ StoreResult<bool> PostgresStore::setClientSecret(const std::string& client_id,
                                                  const SecretHash& secret_hash) {
   Params params;
   params.bytes(secret_hash).text(client_id).text(toString(ClientType::Confidential));
-  auto changed = changedOne(run(pool_, "UPDATE clients SET secret_hash = $1 WHERE id = $2 AND type = $3",
-                        params, "setting a client secret"));
+  auto changed =
+      changedOne(run(pool_, "UPDATE clients SET secret_hash = $1 WHERE id = $2 AND type = $3",
+                     params, "setting a client secret"));
   clients_.forget(client_id);
   return changed;
 }

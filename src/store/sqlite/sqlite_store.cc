@@ -581,8 +581,9 @@ StoreResult<bool> SqliteStore::revokeUserGrant(const std::string& authorization_
 
 StoreResult<bool> SqliteStore::setClientSecret(const std::string& client_id,
                                                const SecretHash& secret_hash) {
-  auto changed = changedOne(change(pool_, "UPDATE clients SET secret_hash = ? WHERE id = ? AND type = ?",
-                           secret_hash, client_id, toString(ClientType::Confidential)));
+  auto changed =
+      changedOne(change(pool_, "UPDATE clients SET secret_hash = ? WHERE id = ? AND type = ?",
+                        secret_hash, client_id, toString(ClientType::Confidential)));
   clients_.forget(client_id);
   return changed;
 }
