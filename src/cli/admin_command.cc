@@ -302,6 +302,14 @@ int runGrantRevoke(const AdminOptions& options) {
       return kExitFailure;
     }
     if (*done) {
+      // The refresh tokens of the grant, and access tokens minted from them, end with it
+      // (RFC 9700 §4.14.2). revokeUserGrant checked above that the grant is the user's.
+      auto family = store->revokeGrant(id, SystemClock().now());
+      if (!family) {
+        std::cerr << "devauth grant revoke: cannot revoke the refresh tokens of " << id << ": "
+                  << family.error().message << "\n";
+        return kExitFailure;
+      }
       ++revoked;
       spdlog::info("event=grant_revoked audit=true authorization_id={} subject={}", id,
                    user->subject);

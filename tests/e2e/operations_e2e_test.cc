@@ -204,8 +204,8 @@ class OperationsEndToEndTest : public ::testing::Test {
     return false;
   }
 
-  DeviceCodes begin() {
-    const HttpResult result = postForm(port_, "/oauth/device/begin", {{"client_id", "tv-test"}});
+  DeviceCodes begin(const std::string& client_id = "tv-test") {
+    const HttpResult result = postForm(port_, "/oauth/device/begin", {{"client_id", client_id}});
     EXPECT_EQ(result.status, 200u) << result.body;
     const auto body = boost::json::parse(result.body).as_object();
     return DeviceCodes{std::string(body.at("device_code").as_string()),
@@ -213,11 +213,11 @@ class OperationsEndToEndTest : public ::testing::Test {
                        body.at("interval").as_int64(), body.at("expires_in").as_int64()};
   }
 
-  HttpResult poll(const DeviceCodes& codes) {
+  HttpResult poll(const DeviceCodes& codes, const std::string& client_id = "tv-test") {
     return postForm(port_, "/oauth/device/token",
                     {{"grant_type", kDeviceGrant},
                      {"device_code", codes.device_code},
-                     {"client_id", "tv-test"}});
+                     {"client_id", client_id}});
   }
 
   HttpResult approveByBackend(const DeviceCodes& codes, const std::string& secret) {
@@ -527,18 +527,24 @@ TEST_F(OperationsEndToEndTest, AuthorizationListAndCancel) {
 
 TEST_F(OperationsEndToEndTest, GrantListAndRevoke) {
   addClientsAndUser();
+  auto refreshing = run({"client", "add", "tv-refresh", "--scopes", "read", "--refresh-tokens"});
+  ASSERT_EQ(refreshing->waitForExit(0ms), 0) << refreshing->stderrText();
   ASSERT_NO_FATAL_FAILURE(startServer({"--interval", "1"}));
-  const DeviceCodes codes = begin();
+  const DeviceCodes codes = begin("tv-refresh");
   approveOnPhone(codes);
-  const std::string token = accessToken(poll(codes));
+  const HttpResult issued = poll(codes, "tv-refresh");
+  const std::string token = accessToken(issued);
   ASSERT_FALSE(token.empty());
+  const auto issued_body = boost::json::parse(issued.body).as_object();
+  ASSERT_TRUE(issued_body.contains("refresh_token")) << issued.body;
+  const std::string refresh_token(issued_body.at("refresh_token").as_string());
 
   auto listed = run({"grant", "list", "alice"});
   ASSERT_EQ(listed->waitForExit(0ms), 0) << listed->stderrText();
   const std::string table = listed->stdoutText();
   std::smatch match;
   ASSERT_TRUE(std::regex_search(table, match,
-                                std::regex("\\n([0-9a-f]+) +tv-test +read +redeemed "
+                                std::regex("\\n([0-9a-f]+) +tv-refresh +read +redeemed "
                                            "+[0-9T:Z-]+ +1 ")))
       << table;
   const std::string authorization_id = match[1].str();
@@ -555,6 +561,12 @@ TEST_F(OperationsEndToEndTest, GrantListAndRevoke) {
   auto found = store->findToken(hashSecret(token));
   ASSERT_TRUE(found) << found.error().message;
   EXPECT_FALSE(found->has_value());
+  const HttpResult refreshed = postForm(port_, "/oauth/device/token",
+                                        {{"grant_type", "refresh_token"},
+                                         {"refresh_token", refresh_token},
+                                         {"client_id", "tv-refresh"}});
+  EXPECT_EQ(refreshed.status, 400u) << refreshed.body;
+  EXPECT_NE(refreshed.body.find("\"invalid_grant\""), std::string::npos) << refreshed.body;
 
   auto after = run({"grant", "list", "alice"});
   ASSERT_EQ(after->waitForExit(0ms), 0);
