@@ -40,7 +40,8 @@ interop-deps:
 # The browser tests drive Debian's chromium with playwright-core, pinned in
 # tests/browser/package-lock.json; it uses /usr/bin/chromium and downloads no browser.
 browser-deps:
-	@scripts/ensure-packages.sh chromium fonts-dejavu-core nodejs npm
+	@scripts/ensure-packages.sh chromium fonts-dejavu-core
+	@command -v npm >/dev/null || scripts/ensure-packages.sh nodejs npm
 	@cd tests/browser && { [ node_modules/.package-lock.json -nt package-lock.json ] || \
 	  npm ci --no-audit --no-fund; }
 
