@@ -219,7 +219,7 @@ void setLiveAuthorizationsSource(GaugeSource source) {
 std::string render() {
   Registry& r = registry();
   std::string out;
-  out.reserve(16 * 1024);
+  out.reserve(std::size_t{16} * 1024);
   renderRequests(out);
 
   header(out, "devauth_polls_total", "counter",

@@ -311,7 +311,7 @@ std::vector<Setting> makeSettings() {
           .unit = "seconds",
           .type = SettingType::Integer,
           .min = 0,
-          .max = 30 * 86400,
+          .max = 30L * 86400,
           .reloadable = true,
           .help = "Time an expired authorization is kept, so that its polls still get "
                   "expired_token, before the purge deletes it",
