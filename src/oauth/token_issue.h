@@ -31,7 +31,7 @@ struct TokenGrant {
   std::optional<std::string> id_token;
 };
 
-// What an access token carries: the approval it descends from and what it grants.
+// The contents of an access token: the approval it descends from and what it grants.
 struct AccessTokenClaims {
   // The authorization id, which is also the id of the grant when there is one.
   std::string grant_id;

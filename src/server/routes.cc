@@ -32,8 +32,8 @@ http::Response handleHealth(Services&, const http::Request& request) {
   return http::textResponse(request, 200, "ok\n");
 }
 
-// Ready when the store answers. The routes exist only once the store is open and migrated, so
-// an answer here also means the migrations are done.
+// Ready when the store responds. The routes exist only once the store is open and migrated, so
+// a response here also means the migrations are done.
 http::Response handleReady(Services& services, const http::Request& request) {
   auto pinged = services.store.ping();
   if (!pinged) {

@@ -69,7 +69,7 @@ class Store {
 
   // Fails with Conflict when a client with the same id exists.
   virtual StoreResult<void> insertClient(const Client& client) = 0;
-  // May answer from a per-store cache (store/client_cache.h): a client removed, or a secret
+  // May read from a per-store cache (store/client_cache.h): a client removed, or a secret
   // changed, through another store object or process is still found for up to
   // ClientCache::kDefaultTtl. A method that changes a client must forget its cache entry.
   virtual StoreResult<std::optional<Client>> findClient(const std::string& client_id) = 0;

@@ -18,7 +18,7 @@ inline constexpr std::string_view kScriptPath = "/assets/device.js";
 inline constexpr std::string_view kBrandStylesheetPath = "/assets/brand.css";
 inline constexpr std::string_view kLogoPath = "/assets/logo.svg";
 
-// What every page needs besides its content: the messages of the chosen language and the
+// The inputs every page needs besides its content: the messages of the chosen language and the
 // configured branding.
 struct PageContext {
   Messages messages;

@@ -1,6 +1,6 @@
 #pragma once
 
-// The language and branding of the page that answers a request.
+// The language and branding of the page returned for a request.
 
 #include <string>
 
@@ -10,7 +10,7 @@
 
 namespace devauth::web {
 
-// The context for pages answering `request`: the language chosen from its Accept-Language
+// The context for pages returned for `request`: the language chosen from its Accept-Language
 // header and the configured branding.
 PageContext makePageContext(const Services& services, const http::Request& request);
 

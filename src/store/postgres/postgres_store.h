@@ -113,7 +113,7 @@ class PostgresStore final : public Store {
                                   TimePoint now);
 
   postgres::ConnectionPool pool_;
-  // findClient answers from here for up to ClientCache::kDefaultTtl.
+  // findClient returns clients from here for up to ClientCache::kDefaultTtl.
   ClientCache clients_;
 };
 

@@ -29,7 +29,7 @@ struct SqliteStoreOptions {
   std::size_t max_connections = 4;
   // How long a statement waits for another connection's lock before failing with Unavailable.
   std::chrono::milliseconds busy_timeout{5000};
-  // How long findClient may answer from memory (store/client_cache.h); zero turns it off.
+  // How long findClient may return a cached client (store/client_cache.h). Zero turns it off.
   std::chrono::milliseconds client_cache_ttl{ClientCache::kDefaultTtl};
 };
 
