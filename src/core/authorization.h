@@ -47,6 +47,10 @@ struct Authorization {
   std::optional<std::string> subject;
   std::optional<TimePoint> decided_at;
 
+  // The only subject that may approve or deny, when a trusted backend bound the code to a
+  // customer (assisted approval). Empty while anyone who signs in may decide.
+  std::optional<std::string> bound_subject;
+
   // A token handed in by a trusted backend at approval, sealed to relay_public_key; the device
   // receives it in place of a token minted here.
   RelayPublicKey relay_public_key{};

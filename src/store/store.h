@@ -100,13 +100,19 @@ class Store {
   virtual StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
                                             const PollState& updated) = 0;
 
-  // pending -> approved, if pending and unexpired at `now`. `sealed_relay_token` is stored with
-  // it when set.
+  // Sets the bound subject of `id` to `subject`, if at `now` it is pending, unexpired, and
+  // unbound or already bound to `subject`. Returns false, changing nothing, when it is bound to
+  // another subject or no longer open for a decision.
+  virtual StoreResult<bool> bindSubject(const std::string& id, const std::string& subject,
+                                        TimePoint now) = 0;
+
+  // pending -> approved, if pending and unexpired at `now` and unbound or bound to `subject`.
+  // `sealed_relay_token` is stored with it when set.
   virtual StoreResult<bool> approve(const std::string& id, const std::string& subject,
                                     const std::optional<std::string>& sealed_relay_token,
                                     TimePoint now) = 0;
 
-  // pending -> denied, if pending and unexpired at `now`.
+  // pending -> denied, if pending and unexpired at `now` and unbound or bound to `subject`.
   virtual StoreResult<bool> deny(const std::string& id, const std::string& subject,
                                  TimePoint now) = 0;
 

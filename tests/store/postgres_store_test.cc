@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "store/binding_store_conformance.h"
 #include "store/grant_store_conformance.h"
 #include "store/postgres/pg_schema.h"
 #include "store/postgres_test_database.h"
@@ -65,6 +66,7 @@ class PostgresStoreFactory {
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreConformanceTest, PostgresStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, GrantStoreConformanceTest, PostgresStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreAdministrationTest, PostgresStoreFactory);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, BindingStoreConformanceTest, PostgresStoreFactory);
 
 namespace {
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "store/binding_store_conformance.h"
 #include "store/grant_store_conformance.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/store_administration_conformance.h"
@@ -115,6 +116,7 @@ class RawDatabase {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreConformanceTest, SqliteStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, GrantStoreConformanceTest, SqliteStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreAdministrationTest, SqliteStoreFactory);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, BindingStoreConformanceTest, SqliteStoreFactory);
 
 namespace {
 

@@ -154,6 +154,7 @@ StoreResult<Authorization> readAuthorization(const Result& result, int row) {
   authorization.decided_at = read.optionalTime(11);
   authorization.relay_public_key = read.array32(12);
   authorization.sealed_relay_token = read.optionalBytes(13);
+  authorization.bound_subject = read.optionalText(14);
   if (read.failed()) {
     return unexpected(corruptRow("authorizations", "a hash, key or time has an unexpected value"));
   }

@@ -16,7 +16,7 @@ constexpr long long kMigrationLockKey = 0x6465766175746800;
 //
 // Conventions, the same as the SQLite backend's: secrets are 32-byte SHA-256 bytea, times are
 // bigint Unix milliseconds, scope lists are space-separated text.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id text PRIMARY KEY,
@@ -131,6 +131,11 @@ CREATE TABLE refresh_tokens (
   used_at bigint
 );
 CREATE INDEX refresh_tokens_grant_id ON refresh_tokens (grant_id);
+)sql",
+    R"sql(
+-- Assisted approval: a trusted backend binds a pending code to the one subject that may
+-- approve or deny it.
+ALTER TABLE authorizations ADD COLUMN bound_subject text;
 )sql",
 };
 

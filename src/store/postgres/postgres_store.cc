@@ -382,7 +382,7 @@ StoreResult<std::size_t> PostgresStore::countUsers() {
 StoreResult<void> PostgresStore::insertAuthorization(const Authorization& authorization) {
   static const std::string sql = fmt::format(
       "INSERT INTO authorizations ({}) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14){}",
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15){}",
       postgres::kAuthorizationColumns, kWithoutCommitSync);
   const Authorization& a = authorization;
   Params params;
@@ -399,7 +399,8 @@ StoreResult<void> PostgresStore::insertAuthorization(const Authorization& author
       .text(a.subject)
       .integer(millisOrNull(a.decided_at))
       .bytes(a.relay_public_key)
-      .bytes(a.sealed_relay_token);
+      .bytes(a.sealed_relay_token)
+      .text(a.bound_subject);
   return changedAny(run(pool_, sql, params, "inserting an authorization"));
 }
 
@@ -436,6 +437,19 @@ StoreResult<bool> PostgresStore::updatePollState(const std::string& id, const Po
   return changedOne(run(pool_, sql, params, "updating the polling state"));
 }
 
+StoreResult<bool> PostgresStore::bindSubject(const std::string& id, const std::string& subject,
+                                             TimePoint now) {
+  // PostgreSQL counts a matched row as updated even when the value stays the same, so binding
+  // again to the same subject returns true.
+  Params params;
+  params.text(subject).text(id).integer(toUnixMillis(now));
+  return changedOne(run(pool_,
+                        "UPDATE authorizations SET bound_subject = $1 "
+                        "WHERE id = $2 AND state = 'pending' AND expires_at > $3 "
+                        "AND (bound_subject IS NULL OR bound_subject = $1)",
+                        params, "binding an authorization to a subject"));
+}
+
 StoreResult<bool> PostgresStore::approve(const std::string& id, const std::string& subject,
                                          const std::optional<std::string>& sealed_relay_token,
                                          TimePoint now) {
@@ -444,7 +458,8 @@ StoreResult<bool> PostgresStore::approve(const std::string& id, const std::strin
   return changedOne(run(pool_,
                         "UPDATE authorizations SET state = 'approved', subject = $1, "
                         "decided_at = $2, sealed_relay_token = $3 "
-                        "WHERE id = $4 AND state = 'pending' AND expires_at > $2",
+                        "WHERE id = $4 AND state = 'pending' AND expires_at > $2 "
+                        "AND (bound_subject IS NULL OR bound_subject = $1)",
                         params, "approving an authorization"));
 }
 
@@ -454,7 +469,8 @@ StoreResult<bool> PostgresStore::deny(const std::string& id, const std::string& 
   params.text(subject).integer(toUnixMillis(now)).text(id);
   return changedOne(run(pool_,
                         "UPDATE authorizations SET state = 'denied', subject = $1, "
-                        "decided_at = $2 WHERE id = $3 AND state = 'pending' AND expires_at > $2",
+                        "decided_at = $2 WHERE id = $3 AND state = 'pending' AND expires_at > $2 "
+                        "AND (bound_subject IS NULL OR bound_subject = $1)",
                         params, "denying an authorization"));
 }
 

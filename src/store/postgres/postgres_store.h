@@ -55,6 +55,8 @@ class PostgresStore final : public Store {
   StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) override;
   StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
                                     const PollState& updated) override;
+  StoreResult<bool> bindSubject(const std::string& id, const std::string& subject,
+                                TimePoint now) override;
   StoreResult<bool> approve(const std::string& id, const std::string& subject,
                             const std::optional<std::string>& sealed_relay_token,
                             TimePoint now) override;

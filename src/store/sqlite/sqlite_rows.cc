@@ -135,6 +135,7 @@ StoreResult<Authorization> readAuthorization(const Statement& row) {
     const auto sealed = row.columnBytes(13);
     authorization.sealed_relay_token.emplace(sealed.begin(), sealed.end());
   }
+  authorization.bound_subject = readOptionalText(row, 14);
   return authorization;
 }
 

@@ -12,7 +12,7 @@ namespace {
 //
 // Conventions: secrets are 32-byte SHA-256 BLOBs, times are INTEGER Unix milliseconds, scope
 // lists are space-separated TEXT. STRICT tables reject values of the wrong type.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id TEXT PRIMARY KEY,
@@ -129,6 +129,11 @@ CREATE TABLE refresh_tokens (
   used_at INTEGER
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX refresh_tokens_grant_id ON refresh_tokens (grant_id);
+)sql",
+    R"sql(
+-- Assisted approval: a trusted backend binds a pending code to the one subject that may
+-- approve or deny it.
+ALTER TABLE authorizations ADD COLUMN bound_subject TEXT;
 )sql",
 };
 

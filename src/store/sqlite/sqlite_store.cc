@@ -311,7 +311,7 @@ StoreResult<std::size_t> SqliteStore::countUsers() {
 StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authorization) {
   const std::lock_guard writing(write_mutex_);
   static const std::string sql = fmt::format(
-      "INSERT INTO authorizations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO authorizations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       kAuthorizationColumns);
   const Authorization& a = authorization;
   // Unsynced: a lost insert only makes the device start over (SqliteStore durability).
@@ -319,7 +319,7 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
                            a.client_id, a.scope, toString(a.state), toUnixMillis(a.created_at),
                            toUnixMillis(a.expires_at), static_cast<long long>(a.interval.count()),
                            millisOrNull(a.last_poll_at), a.subject, millisOrNull(a.decided_at),
-                           a.relay_public_key, bytesOrNull(a.sealed_relay_token)));
+                           a.relay_public_key, bytesOrNull(a.sealed_relay_token), a.bound_subject));
 }
 
 StoreResult<std::optional<Authorization>> SqliteStore::findByDeviceCode(const SecretHash& hash) {
@@ -348,6 +348,18 @@ StoreResult<bool> SqliteStore::updatePollState(const std::string& id, const Poll
       millisOrNull(expected.last_poll_at), static_cast<long long>(expected.interval.count())));
 }
 
+StoreResult<bool> SqliteStore::bindSubject(const std::string& id, const std::string& subject,
+                                           TimePoint now) {
+  const std::lock_guard writing(write_mutex_);
+  // SQLite counts a matched row as changed even when the value stays the same, so binding
+  // again to the same subject returns true.
+  return changedOne(change(pool_,
+                           "UPDATE authorizations SET bound_subject = ? "
+                           "WHERE id = ? AND state = 'pending' AND expires_at > ? "
+                           "AND (bound_subject IS NULL OR bound_subject = ?)",
+                           subject, id, toUnixMillis(now), subject));
+}
+
 StoreResult<bool> SqliteStore::approve(const std::string& id, const std::string& subject,
                                        const std::optional<std::string>& sealed_relay_token,
                                        TimePoint now) {
@@ -355,9 +367,10 @@ StoreResult<bool> SqliteStore::approve(const std::string& id, const std::string&
   return changedOne(change(pool_,
                            "UPDATE authorizations SET state = 'approved', subject = ?, "
                            "decided_at = ?, sealed_relay_token = ? "
-                           "WHERE id = ? AND state = 'pending' AND expires_at > ?",
+                           "WHERE id = ? AND state = 'pending' AND expires_at > ? "
+                           "AND (bound_subject IS NULL OR bound_subject = ?)",
                            subject, toUnixMillis(now), bytesOrNull(sealed_relay_token), id,
-                           toUnixMillis(now)));
+                           toUnixMillis(now), subject));
 }
 
 StoreResult<bool> SqliteStore::deny(const std::string& id, const std::string& subject,
@@ -365,8 +378,9 @@ StoreResult<bool> SqliteStore::deny(const std::string& id, const std::string& su
   const std::lock_guard writing(write_mutex_);
   return changedOne(change(pool_,
                            "UPDATE authorizations SET state = 'denied', subject = ?, "
-                           "decided_at = ? WHERE id = ? AND state = 'pending' AND expires_at > ?",
-                           subject, toUnixMillis(now), id, toUnixMillis(now)));
+                           "decided_at = ? WHERE id = ? AND state = 'pending' AND expires_at > ? "
+                           "AND (bound_subject IS NULL OR bound_subject = ?)",
+                           subject, toUnixMillis(now), id, toUnixMillis(now), subject));
 }
 
 StoreResult<bool> SqliteStore::redeem(const std::string& id,

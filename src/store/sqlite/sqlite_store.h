@@ -5,7 +5,7 @@
 // conditional UPDATE, or for redeem one IMMEDIATE transaction, so exactly one caller wins a
 // race, whether the callers share a process or not.
 //
-// Durability: decisions and one-time use (approve, deny, redeem, and the rows they depend on:
+// Durability: decisions and one-time use (bind, approve, deny, redeem, and the rows they depend on:
 // clients, users, sessions) commit with a WAL sync. Polling state, new device authorizations and
 // rate-limit counters commit without one (sqlite::Durability::Unsynced): a power loss can lose
 // the last of them, which at worst lets one poll through without slow_down, makes a device
@@ -58,6 +58,8 @@ class SqliteStore final : public Store {
   StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) override;
   StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
                                     const PollState& updated) override;
+  StoreResult<bool> bindSubject(const std::string& id, const std::string& subject,
+                                TimePoint now) override;
   StoreResult<bool> approve(const std::string& id, const std::string& subject,
                             const std::optional<std::string>& sealed_relay_token,
                             TimePoint now) override;
