@@ -1,6 +1,8 @@
-// POST /oauth/device/approve and /oauth/device/deny: the approval API. A trusted backend (a
-// confidential client with may_approve, such as a bank's server) approves or denies the user
-// code that its customer read out, in place of the person using the verification page.
+// POST /oauth/device/approve, /oauth/device/deny and /oauth/device/bind: the approval API. A
+// trusted backend (a confidential client with may_approve, such as a bank's server) approves or
+// denies the user code that its customer read out, in place of the person using the
+// verification page. It can also bind the code to the customer, so that only that subject may
+// decide (oauth/assisted_approval.h).
 //
 // The checks run in this order:
 //  1. the shared request checks (oauth/request_checks.h) -> invalid_request;
@@ -8,8 +10,9 @@
 //  3. the client has may_approve -> unauthorized_client;
 //  4. user_code and subject are present and well-formed, and so is the optional relayed
 //     token of an approval -> invalid_request;
-//  5. the code is known, unexpired and pending -> invalid_grant, with one body for all three.
-// The store's conditional update decides races between concurrent approvals and denials.
+//  5. the code is known, unexpired, pending, and unbound or bound to `subject` ->
+//     invalid_grant, with one body for all of them, so a binding cannot be probed.
+// The store's conditional update decides races between concurrent binds, approvals and denials.
 
 #include <spdlog/spdlog.h>
 
@@ -23,7 +26,9 @@
 #include "http/response.h"
 #include "limits/abuse_limits.h"
 #include "metrics/metrics.h"
+#include "oauth/assisted_approval.h"
 #include "oauth/client_auth.h"
+#include "oauth/decision_audit.h"
 #include "oauth/endpoints.h"
 #include "oauth/relay_token.h"
 #include "oauth/request_checks.h"
@@ -31,9 +36,6 @@
 namespace devauth::oauth {
 namespace {
 
-enum class Decision { Approve, Deny };
-
-constexpr std::size_t kMaxSubjectLength = 255;
 constexpr std::size_t kMaxRelayedTokenLength = 4096;
 // The largest expires_in accepted, so that every JSON client can hold it in a 32-bit integer.
 constexpr std::int64_t kMaxExpiresIn = std::numeric_limits<std::int32_t>::max();
@@ -107,18 +109,6 @@ EndpointResult<std::optional<RelayToken>> parseRelayParameters(const http::FormP
   return std::optional<RelayToken>(std::move(token));
 }
 
-EndpointResult<std::string> parseSubject(const http::FormParams& form) {
-  auto subject = form.get("subject");
-  if (!subject) {
-    return fail(OAuthErrorCode::InvalidRequest, "Missing subject.");
-  }
-  if (subject->size() > kMaxSubjectLength || !isVisibleAscii(*subject)) {
-    return fail(OAuthErrorCode::InvalidRequest,
-                "subject must be at most 255 printable ASCII characters.");
-  }
-  return std::move(*subject);
-}
-
 EndpointResult<Client> authenticateApprover(Services& services, const http::Request& request,
                                             const http::FormParams& form) {
   auto authenticated = authenticateClient(services, request, form);
@@ -133,14 +123,14 @@ EndpointResult<Client> authenticateApprover(Services& services, const http::Requ
   }
   if (!client.may_approve) {
     return fail(OAuthErrorCode::UnauthorizedClient,
-                "The client is not allowed to approve or deny device authorizations.");
+                "The client is not allowed to approve, deny or bind device authorizations.");
   }
   return std::move(client);
 }
 
 EndpointResult<DecisionRequest> validateDecisionRequest(Services& services,
                                                         const http::Request& request,
-                                                        Decision decision) {
+                                                        DecisionAction action) {
   auto form = checkOAuthRequest(request);
   if (!form) {
     return unexpected(EndpointError{form.error()});
@@ -159,13 +149,13 @@ EndpointResult<DecisionRequest> validateDecisionRequest(Services& services,
     return fail(OAuthErrorCode::InvalidRequest,
                 "user_code must be 8 letters from BCDFGHJKLMNPQRSTVWXZ, dashes allowed.");
   }
-  auto subject = parseSubject(*form);
+  auto subject = checkSubjectParameter("subject", form->get("subject"));
   if (!subject) {
     return unexpected(subject.error());
   }
 
   std::optional<RelayToken> relay_token;
-  if (decision == Decision::Approve) {
+  if (action == DecisionAction::Approve) {
     auto relay = parseRelayParameters(*form);
     if (!relay) {
       return unexpected(relay.error());
@@ -176,20 +166,40 @@ EndpointResult<DecisionRequest> validateDecisionRequest(Services& services,
                          std::move(relay_token)};
 }
 
-// Unknown, expired and already decided codes get one body, so the API reveals no more about
-// a code than the verification page does.
+// Unknown, expired, already decided and otherwise bound codes get one body, so the API reveals
+// no more about a code than the verification page does.
 EndpointError undecidableCode() {
   return EndpointError{makeError(OAuthErrorCode::InvalidGrant,
                                  "The user code is unknown, expired or already decided.")};
 }
 
+DecisionAudit describeAction(const http::Request& request, const DecisionRequest& decision_request,
+                             const Authorization& authorization, DecisionAction action,
+                             DecisionOutcome outcome) {
+  DecisionAudit audit;
+  audit.action = action;
+  audit.outcome = outcome;
+  audit.authorization_id = authorization.id;
+  audit.client_id = authorization.client_id;
+  audit.subject = decision_request.subject;
+  audit.actor = "client:" + decision_request.approver.id;
+  audit.request_id = request.request_id;
+  return audit;
+}
+
+// Whether `subject` may decide on `authorization`: it is unbound or bound to that subject.
+bool allowsSubject(const Authorization& authorization, const std::string& subject) {
+  return !authorization.bound_subject || *authorization.bound_subject == subject;
+}
+
 // Loads the authorization of the user code. Guessing limits (RFC 8628 §5.1) apply as on the
 // verification page, with the approving client in place of the browser session: a caller over
-// its failure budget is rejected before the lookup, and every miss counts.
+// its failure budget is rejected before the lookup, and every miss counts. A code bound to
+// another subject is a miss like an unknown code.
 EndpointResult<Authorization> loadPendingAuthorization(Services& services,
                                                        const http::Request& request,
                                                        const DecisionRequest& decision_request,
-                                                       TimePoint now) {
+                                                       DecisionAction action, TimePoint now) {
   const auto counters = limits::userCodeFailureCounters(
       services.config.limits, limits::sourceAddress(request, services.config.trust_forwarded_for),
       "client:" + decision_request.approver.id);
@@ -208,11 +218,16 @@ EndpointResult<Authorization> loadPendingAuthorization(Services& services,
   if (!found) {
     return unexpected(storeFailure(request, "find_by_user_code", found.error()));
   }
-  if (!found->has_value() || (*found)->state != AuthorizationState::Pending ||
-      (*found)->isExpired(now)) {
+  const bool open = found->has_value() && (*found)->state == AuthorizationState::Pending &&
+                    !(*found)->isExpired(now);
+  if (!open || !allowsSubject(**found, decision_request.subject)) {
     metrics::recordGuess(metrics::Guess::UserCode);
     if (found->has_value() && (*found)->isExpired(now)) {
       metrics::recordExpired(metrics::ExpiredAt::CodeEntry);
+    }
+    if (open) {
+      writeDecisionAudit(describeAction(request, decision_request, **found, action,
+                                        DecisionOutcome::SubjectMismatch));
     }
     auto counted = limits::countFailure(services.store, counters, now);
     if (!counted) {
@@ -224,14 +239,40 @@ EndpointResult<Authorization> loadPendingAuthorization(Services& services,
   return std::move(**found);
 }
 
-// Applies the decision with the store's conditional update; false means another decider or
-// the expiry came first.
-EndpointResult<void> applyDecision(Services& services, const http::Request& request,
-                                   const DecisionRequest& decision_request,
-                                   const Authorization& authorization, Decision decision,
-                                   TimePoint now) {
+const char* storeOperation(DecisionAction action) {
+  switch (action) {
+    case DecisionAction::Bind:
+      return "bind_subject";
+    case DecisionAction::Approve:
+      return "approve";
+    case DecisionAction::Deny:
+      return "deny";
+  }
+  return "decide";
+}
+
+const char* stateAfter(DecisionAction action) {
+  switch (action) {
+    case DecisionAction::Bind:
+      return "pending";
+    case DecisionAction::Approve:
+      return "approved";
+    case DecisionAction::Deny:
+      return "denied";
+  }
+  return "pending";
+}
+
+// Applies the action with the store's conditional update. The update does not apply when
+// another decider, a binding to another subject or the expiry came first.
+EndpointResult<void> applyAction(Services& services, const http::Request& request,
+                                 const DecisionRequest& decision_request,
+                                 const Authorization& authorization, DecisionAction action,
+                                 TimePoint now) {
   StoreResult<bool> applied = true;
-  if (decision == Decision::Approve) {
+  if (action == DecisionAction::Bind) {
+    applied = services.store.bindSubject(authorization.id, decision_request.subject, now);
+  } else if (action == DecisionAction::Approve) {
     std::optional<std::string> sealed;
     if (decision_request.relay_token) {
       sealed = sealRelayToken(authorization.relay_public_key,
@@ -242,61 +283,70 @@ EndpointResult<void> applyDecision(Services& services, const http::Request& requ
     applied = services.store.deny(authorization.id, decision_request.subject, now);
   }
   if (!applied) {
-    return unexpected(
-        storeFailure(request, decision == Decision::Approve ? "approve" : "deny", applied.error()));
+    return unexpected(storeFailure(request, storeOperation(action), applied.error()));
   }
   if (!*applied) {
+    writeDecisionAudit(describeAction(request, decision_request, authorization, action,
+                                      DecisionOutcome::LostRace));
     return unexpected(undecidableCode());
   }
   return {};
 }
 
-http::Response respondDecision(const http::Request& request, const Authorization& authorization,
-                               Decision decision) {
+// The response to a stored action. client_id is the device's client, and a bind also returns
+// the subject it bound.
+http::Response respondAction(const http::Request& request, const DecisionRequest& decision_request,
+                             const Authorization& authorization, DecisionAction action) {
   boost::json::object body;
   body["authorization_id"] = authorization.id;
-  body["state"] = decision == Decision::Approve ? "approved" : "denied";
+  body["state"] = stateAfter(action);
   body["client_id"] = authorization.client_id;
   body["scope"] = authorization.scope;
+  if (action == DecisionAction::Bind) {
+    body["bound_subject"] = decision_request.subject;
+  }
   return http::jsonResponse(request, 200, body);
 }
 
-http::Response handleDecision(Services& services, const http::Request& request, Decision decision) {
-  auto decision_request = validateDecisionRequest(services, request, decision);
+http::Response handleAction(Services& services, const http::Request& request,
+                            DecisionAction action) {
+  auto decision_request = validateDecisionRequest(services, request, action);
   if (!decision_request) {
     return errorResponse(request, decision_request.error());
   }
 
   const TimePoint now = services.clock.now();
-  auto authorization = loadPendingAuthorization(services, request, *decision_request, now);
+  auto authorization = loadPendingAuthorization(services, request, *decision_request, action, now);
   if (!authorization) {
     return errorResponse(request, authorization.error());
   }
 
-  auto applied = applyDecision(services, request, *decision_request, *authorization, decision, now);
+  auto applied = applyAction(services, request, *decision_request, *authorization, action, now);
   if (!applied) {
     return errorResponse(request, applied.error());
   }
 
-  // client_id is the device's client and approver_client_id the backend that decided.
-  metrics::recordStage(decision == Decision::Approve ? metrics::Stage::Approved
-                                                     : metrics::Stage::Denied);
-  spdlog::info(
-      "event={} audit=true authorization_id={} client_id={} approver_client_id={} request_id={}",
-      decision == Decision::Approve ? "authorization_approved" : "authorization_denied",
-      authorization->id, authorization->client_id, decision_request->approver.id,
-      request.request_id);
-  return respondDecision(request, *authorization, decision);
+  if (action != DecisionAction::Bind) {
+    metrics::recordStage(action == DecisionAction::Approve ? metrics::Stage::Approved
+                                                           : metrics::Stage::Denied);
+  }
+  writeDecisionAudit(
+      describeAction(request, *decision_request, *authorization, action, DecisionOutcome::Done));
+  return respondAction(request, *decision_request, *authorization, action);
 }
 
 }  // namespace
 
 http::Response handleApprove(Services& services, const http::Request& request) {
-  return handleDecision(services, request, Decision::Approve);
+  return handleAction(services, request, DecisionAction::Approve);
 }
 
 http::Response handleDeny(Services& services, const http::Request& request) {
-  return handleDecision(services, request, Decision::Deny);
+  return handleAction(services, request, DecisionAction::Deny);
+}
+
+http::Response handleBind(Services& services, const http::Request& request) {
+  return handleAction(services, request, DecisionAction::Bind);
 }
 
 }  // namespace devauth::oauth

@@ -11,7 +11,9 @@
 #include "http/response.h"
 #include "limits/abuse_limits.h"
 #include "metrics/metrics.h"
+#include "oauth/assisted_approval.h"
 #include "oauth/client_auth.h"
+#include "oauth/decision_audit.h"
 #include "oauth/endpoints.h"
 #include "oauth/request_checks.h"
 
@@ -29,6 +31,8 @@ constexpr seconds kLiveCapRetryAfter{60};
 struct DeviceRequest {
   Client client;
   std::string scope;
+  // The login_hint of a trusted backend: the only subject that may approve or deny.
+  std::optional<std::string> bound_subject;
 };
 
 // The codes handed to the device; only their hashes are stored.
@@ -75,7 +79,11 @@ EndpointResult<DeviceRequest> validateDeviceRequest(Services& services,
   if (!scope) {
     return unexpected(scope.error());
   }
-  return DeviceRequest{std::move(client), std::move(*scope)};
+  auto bound_subject = readLoginHint(client, *form);
+  if (!bound_subject) {
+    return unexpected(bound_subject.error());
+  }
+  return DeviceRequest{std::move(client), std::move(*scope), std::move(*bound_subject)};
 }
 
 // Flooding limits (RFC 6819 §4.4.1.11): requests per client and per source address, then the
@@ -139,6 +147,7 @@ IssuedCodes drawCodes(Services& services, const DeviceRequest& device_request) {
   authorization.expires_at = now + services.config.device_code_ttl;
   authorization.interval = services.config.poll_interval;
   authorization.relay_public_key = relayPublicKeyFor(codes.device_code);
+  authorization.bound_subject = device_request.bound_subject;
   return codes;
 }
 
@@ -200,6 +209,12 @@ EndpointResult<DeviceAuthorizationResponse> startAuthorization(
   metrics::recordStage(metrics::Stage::Begun);
   spdlog::info("event=authorization_started authorization_id={} client_id={} request_id={}",
                codes->authorization.id, device_request.client.id, request.request_id);
+  if (device_request.bound_subject) {
+    writeDecisionAudit(DecisionAudit{DecisionAction::Bind, DecisionOutcome::Done,
+                                     codes->authorization.id, device_request.client.id,
+                                     *device_request.bound_subject,
+                                     "client:" + device_request.client.id, request.request_id});
+  }
   return describeCodes(services, *codes);
 }
 
@@ -235,7 +250,7 @@ EndpointResult<DeviceAuthorizationResponse> beginDeviceAuthorization(Services& s
   }
 
   std::string scope = joinScope(client.default_scopes);
-  DeviceRequest device_request{std::move(client), std::move(scope)};
+  DeviceRequest device_request{std::move(client), std::move(scope), std::nullopt};
   return startAuthorization(services, request, device_request);
 }
 

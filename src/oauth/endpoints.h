@@ -69,4 +69,8 @@ http::Response handleRevocation(Services& services, const http::Request& request
 http::Response handleApprove(Services& services, const http::Request& request);
 http::Response handleDeny(Services& services, const http::Request& request);
 
+// POST /oauth/device/bind: binds a pending code to the one subject that may approve or deny it,
+// for the same trusted backends (oauth/assisted_approval.h).
+http::Response handleBind(Services& services, const http::Request& request);
+
 }  // namespace devauth::oauth

@@ -86,6 +86,7 @@ http::Response handleMetadata(Services& services, const http::Request& request) 
       boost::json::array{"none", "client_secret_basic", "client_secret_post"};
   body["devauth_approval_endpoint"] = issuer + "/oauth/device/approve";
   body["devauth_denial_endpoint"] = issuer + "/oauth/device/deny";
+  body["devauth_binding_endpoint"] = issuer + "/oauth/device/bind";
   return http::jsonResponse(request, 200, body);
 }
 

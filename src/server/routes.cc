@@ -64,6 +64,7 @@ void registerRoutes(http::Router& router, CurrentServices& current, bool metrics
   add(verb::post, "/oauth/device/token", oauth::handleToken);
   add(verb::post, "/oauth/device/approve", oauth::handleApprove);
   add(verb::post, "/oauth/device/deny", oauth::handleDeny);
+  add(verb::post, "/oauth/device/bind", oauth::handleBind);
   add(verb::post, "/oauth/introspect", oauth::handleIntrospection);
   add(verb::post, "/oauth/revoke", oauth::handleRevocation);
   // RFC 8414 §3: the metadata at the well-known path of the issuer, and at the root path too

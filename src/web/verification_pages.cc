@@ -8,6 +8,7 @@
 #include "http/form.h"
 #include "http/response.h"
 #include "metrics/metrics.h"
+#include "oauth/decision_audit.h"
 #include "web/code_attempt_limits.h"
 #include "web/page_context.h"
 #include "web/pages.h"
@@ -173,6 +174,23 @@ PageResult<DecidableCode> findDecidableCode(Services& services, const http::Requ
   return DecidableCode{std::move(*canonical), std::move(*found.value())};
 }
 
+// A code bound to another subject (assisted approval) gets the wrong-code page and counts as a
+// failed attempt like an unknown code, so a person cannot learn that a binding exists.
+PageResult<void> checkBoundSubject(Services& services, const http::Request& request,
+                                   const PageContext& context, const WebSession& session,
+                                   const DecidableCode& code, const std::string& subject) {
+  const std::optional<std::string>& bound = code.authorization.bound_subject;
+  if (!bound || *bound == subject) {
+    return {};
+  }
+  spdlog::debug("event=user_code_rejected request_id={}", request.request_id);
+  auto counted = countCodeFailure(services, request, session);
+  if (!counted) {
+    return unexpected(storeFailurePage(request, context, counted.error()));
+  }
+  return unexpected(codeRejectedPage(request, context, session));
+}
+
 http::Response signInPage(const http::Request& request, const PageContext& context, unsigned status,
                           const WebSession& session, const std::string& user_code,
                           std::string username = {}, std::string_view error = {}) {
@@ -254,8 +272,8 @@ std::optional<Decision> parseDecision(const std::optional<std::string>& value) {
   return std::nullopt;
 }
 
-// Stores the decision with a conditional update. Returns false when the authorization stopped
-// being pending or expired since it was read.
+// Stores the decision with a conditional update. Returns false when, since it was read, the
+// authorization was decided, expired or bound to another subject.
 StoreResult<bool> recordDecision(Services& services, const Authorization& authorization,
                                  const std::string& subject, Decision decision) {
   const TimePoint now = services.clock.now();
@@ -265,13 +283,18 @@ StoreResult<bool> recordDecision(Services& services, const Authorization& author
   return services.store.deny(authorization.id, subject, now);
 }
 
-void logDecision(const http::Request& request, const Authorization& authorization,
-                 const std::string& subject, Decision decision) {
-  metrics::recordStage(decision == Decision::Approve ? metrics::Stage::Approved
-                                                     : metrics::Stage::Denied);
-  spdlog::info("event={} audit=true authorization_id={} client_id={} subject={} request_id={}",
-               decision == Decision::Approve ? "authorization_approved" : "authorization_denied",
-               authorization.id, authorization.client_id, subject, request.request_id);
+void auditDecision(const http::Request& request, const Authorization& authorization,
+                   const std::string& subject, Decision decision, oauth::DecisionOutcome outcome) {
+  oauth::DecisionAudit audit;
+  audit.action =
+      decision == Decision::Approve ? oauth::DecisionAction::Approve : oauth::DecisionAction::Deny;
+  audit.outcome = outcome;
+  audit.authorization_id = authorization.id;
+  audit.client_id = authorization.client_id;
+  audit.subject = subject;
+  audit.actor = "user:" + subject;
+  audit.request_id = request.request_id;
+  oauth::writeDecisionAudit(audit);
 }
 
 http::Response signInRequiredPage(const http::Request& request, const PageContext& context) {
@@ -320,6 +343,13 @@ http::Response handleCodeSubmit(Services& services, const http::Request& request
   if (!code) {
     return code.error();
   }
+  if (form->session.signedIn()) {
+    auto allowed = checkBoundSubject(services, request, context, form->session, *code,
+                                     *form->session.record.subject);
+    if (!allowed) {
+      return allowed.error();
+    }
+  }
   metrics::recordStage(metrics::Stage::CodeEntered);
 
   if (!form->session.signedIn()) {
@@ -353,6 +383,11 @@ http::Response handleLogin(Services& services, const http::Request& request) {
                       context.messages(M::BadCredentials));
   }
 
+  // The session stays signed out when the code is bound to someone else, as after a wrong code.
+  auto allowed = checkBoundSubject(services, request, context, form->session, *code, **subject);
+  if (!allowed) {
+    return allowed.error();
+  }
   auto signed_in = signIn(services, form->session, **subject);
   if (!signed_in) {
     return storeFailurePage(request, context, signed_in.error());
@@ -382,15 +417,25 @@ http::Response handleDecision(Services& services, const http::Request& request) 
   }
 
   const std::string& subject = *form->session.record.subject;
+  auto allowed = checkBoundSubject(services, request, context, form->session, *code, subject);
+  if (!allowed) {
+    auditDecision(request, code->authorization, subject, *decision,
+                  oauth::DecisionOutcome::SubjectMismatch);
+    return allowed.error();
+  }
   auto recorded = recordDecision(services, code->authorization, subject, *decision);
   if (!recorded) {
     return storeFailurePage(request, context, recorded.error());
   }
   if (!*recorded) {
+    auditDecision(request, code->authorization, subject, *decision,
+                  oauth::DecisionOutcome::LostRace);
     return codeRejectedPage(request, context, form->session);
   }
 
-  logDecision(request, code->authorization, subject, *decision);
+  metrics::recordStage(*decision == Decision::Approve ? metrics::Stage::Approved
+                                                      : metrics::Stage::Denied);
+  auditDecision(request, code->authorization, subject, *decision, oauth::DecisionOutcome::Done);
   return pageResponse(request, context, 200, renderDone(context, *decision));
 }
 

@@ -48,6 +48,7 @@ const std::vector<Route> kRoutes = {
     {"POST", "/oauth/device/token"},
     {"POST", "/oauth/device/approve"},
     {"POST", "/oauth/device/deny"},
+    {"POST", "/oauth/device/bind"},
     {"GET", "/device"},
     {"POST", "/device"},
     {"POST", "/device/login"},
