@@ -56,6 +56,14 @@ struct Authorization {
   RelayPublicKey relay_public_key{};
   std::optional<std::string> sealed_relay_token;
 
+  // The origin of the device authorization request, shown on the consent page so that a
+  // person can notice a request from an unexpected place (RFC 8628 §5.4). `request_address` is
+  // a canonical IP address and `request_user_agent` the device's User-Agent as
+  // http::shortenUserAgent shortens it. Either is empty when unknown. The device chooses its
+  // User-Agent freely, so it describes the device only as the device claims to be.
+  std::string request_address;
+  std::string request_user_agent;
+
   bool isExpired(TimePoint now) const { return now >= expires_at; }
 };
 

@@ -8,6 +8,7 @@
 
 #include "core/scope.h"
 #include "core/user_code.h"
+#include "http/request_origin.h"
 #include "http/response.h"
 #include "limits/abuse_limits.h"
 #include "metrics/metrics.h"
@@ -151,11 +152,22 @@ IssuedCodes drawCodes(Services& services, const DeviceRequest& device_request) {
   return codes;
 }
 
+// Records where the request came from, for the consent page (RFC 8628 §5.4). The address is
+// the one the rate limits count, so behind a trusted proxy it is the client's address.
+void recordRequestOrigin(const Services& services, const http::Request& request,
+                         Authorization& authorization) {
+  authorization.request_address =
+      http::canonicalAddress(limits::sourceAddress(request, services.config.trust_forwarded_for));
+  authorization.request_user_agent =
+      http::shortenUserAgent(request.message[http::beast_http::field::user_agent]);
+}
+
 // Stores a new authorization, drawing fresh codes when a code hash collides with a stored one.
 EndpointResult<IssuedCodes> createAuthorization(Services& services, const http::Request& request,
                                                 const DeviceRequest& device_request) {
   for (int attempt = 1; attempt <= kMaxInsertAttempts; ++attempt) {
     IssuedCodes codes = drawCodes(services, device_request);
+    recordRequestOrigin(services, request, codes.authorization);
     auto inserted = services.store.insertAuthorization(codes.authorization);
     if (inserted) {
       return codes;

@@ -82,6 +82,9 @@ class Store {
   // Fails with Conflict when the username or the subject is taken.
   virtual StoreResult<void> insertUser(const User& user) = 0;
   virtual StoreResult<std::optional<User>> findUser(const std::string& username) = 0;
+  // Finds the user whose subject is `subject`. Subjects that an approval API client set, such
+  // as a call centre's customer id, have no user.
+  virtual StoreResult<std::optional<User>> findUserBySubject(const std::string& subject) = 0;
   // Returns whether a user was removed. The user's browser sessions are removed with it, so a
   // removed user is signed out everywhere.
   virtual StoreResult<bool> removeUser(const std::string& username) = 0;

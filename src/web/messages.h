@@ -36,6 +36,12 @@ enum class MessageId {
   ConsentCompare,
   DetailApplication,
   DetailRequested,
+  DetailDevice,
+  DetailRequestedFrom,
+  DeviceNotDescribed,
+  AddressUnknown,
+  AddressSameNetwork,
+  AddressOtherNetwork,  // {}: the browser's own address
   DetailSignedInAs,
   PermissionsHeading,
   NoScopes,

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "core/user_code.h"
+#include "http/request_origin.h"
 
 namespace devauth::web {
 namespace {
@@ -37,6 +38,20 @@ std::string renderScopeList(const Messages& messages, const std::vector<std::str
                          escapeHtml(describeScope(messages, scope)), escapeHtml(scope));
   }
   return "<ul class=\"scopes\">\n" + items + "</ul>\n";
+}
+
+// Renders the request address with a note on whether the browser showing the page is on the
+// same network. A device on another network than the phone is normal (a TV on Wi-Fi, a phone on
+// mobile data), so the note states the fact and the person judges it (RFC 8628 §5.4).
+std::string renderRequestAddress(const Messages& messages, const ConsentView& view) {
+  if (view.request_address.empty()) {
+    return escapeHtml(messages(M::AddressUnknown));
+  }
+  const std::string note = http::sameNetwork(view.request_address, view.browser_address)
+                               ? std::string(messages(M::AddressSameNetwork))
+                               : messages.format(M::AddressOtherNetwork, view.browser_address);
+  return fmt::format("{} <span class=\"muted\">({})</span>", escapeHtml(view.request_address),
+                     escapeHtml(note));
 }
 
 std::string formatUtcMinute(TimePoint time) {
@@ -108,19 +123,24 @@ std::string renderConsent(const PageContext& context, const ConsentView& view) {
       formatWithHtml(messages, M::ConsentSummary,
                      "<strong>" + escapeHtml(view.client_name) + "</strong>"),
       escapeHtml(messages(M::ConsentCompare)), escapeHtml(formatUserCode(view.user_code)));
-  // NOTE: the store does not record the device's network address, so the page says when the
-  // device asked but not from where.
+  const std::string device = view.device_description.empty()
+                                 ? std::string(messages(M::DeviceNotDescribed))
+                                 : view.device_description;
   const std::string details = fmt::format(
       "<dl class=\"details\">\n"
       "<dt>{}</dt><dd>{} <span class=\"muted\">({})</span></dd>\n"
+      "<dt>{}</dt><dd class=\"device\">{}</dd>\n"
+      "<dt>{}</dt><dd class=\"address\">{}</dd>\n"
       "<dt>{}</dt><dd>{}</dd>\n"
-      "<dt>{}</dt><dd>{}</dd>\n"
+      "<dt>{}</dt><dd class=\"account\">{}</dd>\n"
       "</dl>\n"
       "<h2>{}</h2>\n",
       escapeHtml(messages(M::DetailApplication)), escapeHtml(view.client_name),
-      escapeHtml(view.client_id), escapeHtml(messages(M::DetailRequested)),
-      escapeHtml(view.requested_at), escapeHtml(messages(M::DetailSignedInAs)),
-      escapeHtml(view.signed_in_as), escapeHtml(messages(M::PermissionsHeading)));
+      escapeHtml(view.client_id), escapeHtml(messages(M::DetailDevice)), escapeHtml(device),
+      escapeHtml(messages(M::DetailRequestedFrom)), renderRequestAddress(messages, view),
+      escapeHtml(messages(M::DetailRequested)), escapeHtml(view.requested_at),
+      escapeHtml(messages(M::DetailSignedInAs)), escapeHtml(view.signed_in_as),
+      escapeHtml(messages(M::PermissionsHeading)));
   const std::string form = fmt::format(
       "<p class=\"muted\">{3}</p>\n"
       "<form method=\"post\" action=\"/device/decision\">\n"

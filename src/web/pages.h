@@ -50,11 +50,18 @@ struct ConsentView {
   std::vector<std::string> scopes;
   // When the device made the request, as describeRequestTime returns it.
   std::string requested_at;
+  // The device's shortened User-Agent and the canonical address it asked from, "" when
+  // unknown, and the address of the browser showing the page, to compare networks.
+  std::string device_description;
+  std::string request_address;
+  std::string browser_address;
+  // The username of the signed-in person, or the subject when no local user has it.
   std::string signed_in_as;
 };
 
-// The consent page: who asks, for what in plain words, since when, and the code to compare
-// with the one on the device (RFC 8628 §5.4), with Approve and Deny buttons.
+// The consent page: which client requests access, for what in plain words, from which device
+// and address, since when, and the code to compare with the one on the device (RFC 8628 §5.4), with
+// Approve and Deny buttons.
 std::string renderConsent(const PageContext& context, const ConsentView& view);
 
 enum class Decision { Approve, Deny };

@@ -6,7 +6,9 @@
 #include "core/secret.h"
 #include "core/user_code.h"
 #include "http/form.h"
+#include "http/request_origin.h"
 #include "http/response.h"
+#include "limits/abuse_limits.h"
 #include "metrics/metrics.h"
 #include "oauth/decision_audit.h"
 #include "web/code_attempt_limits.h"
@@ -209,6 +211,16 @@ std::vector<std::string> scopeList(const std::string& scope) {
   return parseScope(scope).value_or(std::vector<std::string>{scope});
 }
 
+// The name the consent page shows for the signed-in subject: the username of its local user,
+// or the subject itself when no local user has it.
+StoreResult<std::string> accountName(Services& services, const std::string& subject) {
+  auto user = services.store.findUserBySubject(subject);
+  if (!user) {
+    return unexpected(user.error());
+  }
+  return user->has_value() ? (*user)->username : subject;
+}
+
 http::Response consentPage(Services& services, const http::Request& request,
                            const PageContext& context, const WebSession& session,
                            const DecidableCode& code) {
@@ -219,6 +231,10 @@ http::Response consentPage(Services& services, const http::Request& request,
   if (!client->has_value()) {
     return codeRejectedPage(request, context, session);
   }
+  auto account = accountName(services, session.record.subject.value_or(""));
+  if (!account) {
+    return storeFailurePage(request, context, account.error());
+  }
 
   ConsentView view;
   view.csrf_token = csrfToken(session);
@@ -228,8 +244,11 @@ http::Response consentPage(Services& services, const http::Request& request,
   view.scopes = scopeList(code.authorization.scope);
   view.requested_at =
       describeRequestTime(context.messages, code.authorization.created_at, services.clock.now());
-  // NOTE: sessions store the subject only, so the page names the account by its subject.
-  view.signed_in_as = session.record.subject.value_or("");
+  view.device_description = code.authorization.request_user_agent;
+  view.request_address = code.authorization.request_address;
+  view.browser_address =
+      http::canonicalAddress(limits::sourceAddress(request, services.config.trust_forwarded_for));
+  view.signed_in_as = std::move(*account);
   return pageResponse(request, context, 200, renderConsent(context, view));
 }
 

@@ -65,7 +65,8 @@ async function waitForHealthy(url, child) {
 }
 
 // Starts `devauth serve` with a client `tv` (also the display client), a user `alice` and
-// `flags`, in a new temporary directory. Returns { url, stop }.
+// `flags`, in a new temporary directory. The poll interval is 1 s unless `flags` sets it.
+// Returns { url, stop }.
 async function startServer(flags = []) {
   const directory = mkdtempSync(join(tmpdir(), 'devauth-browser-'));
   const store = join(directory, 'devauth.db');
@@ -78,8 +79,9 @@ async function startServer(flags = []) {
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     binary,
-    ['serve', '--port', String(port), '--store', store, '--interval', '1', '--threads', '2',
-      '--display-client', 'tv', '--log-level', 'warn', ...flags],
+    ['serve', '--port', String(port), '--store', store, '--threads', '2',
+      '--display-client', 'tv', '--log-level', 'warn',
+      ...(flags.includes('--interval') ? [] : ['--interval', '1']), ...flags],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitForHealthy(url, child);
@@ -95,9 +97,11 @@ async function startServer(flags = []) {
   return { url, stop };
 }
 
-async function beginFlow(url) {
+// Starts a flow for `tv` as a device would, with the extra request `headers`.
+async function beginFlow(url, headers = {}) {
   const response = await fetch(`${url}/oauth/device/begin`, {
     method: 'POST',
+    headers,
     body: new URLSearchParams({ client_id: 'tv' }),
   });
   assert.equal(response.status, 200);
@@ -181,10 +185,15 @@ async function reachConsent(page, url, typed, name) {
 for (const viewport of Object.keys(viewports)) {
   describe(`BrowserPages at ${viewport} viewport`, () => {
     test('approve issues the token and formats the code while typing', async () => {
-      const server = await startServer();
+      // The device sends its request through a trusted proxy, from another network than the
+      // browser's.
+      const server = await startServer(['--trust-forwarded-for']);
       const page = await openPage(viewport);
       try {
-        const flow = await beginFlow(server.url);
+        const flow = await beginFlow(server.url, {
+          'user-agent': 'LivingRoomTV/2.1 (webOS 6.0)',
+          'x-forwarded-for': '203.0.113.7',
+        });
         const typed = flow.user_code.replace('-', '').toLowerCase();
 
         await page.goto(`${server.url}/device`);
@@ -200,6 +209,19 @@ for (const viewport of Object.keys(viewports)) {
         assert.ok(await main.getByText('Confirm who you are').isVisible());
         assert.ok(await main.getByText('See your basic profile, such as your name').isVisible());
         assert.equal(await page.locator('.code-display').textContent(), flow.user_code);
+        assert.equal(await main.locator('dd.device').textContent(),
+          'LivingRoomTV/2.1 (webOS 6.0)');
+        assert.equal(await main.locator('dd.address').textContent(),
+          '203.0.113.7 (not the network of this browser, which is 127.0.0.1)');
+        assert.match(await main.locator('dt:has-text("Requested") + dd').last().textContent(),
+          /^(Just now|1 minute ago) \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/);
+        assert.equal(await main.locator('dd.account').textContent(), 'alice');
+        for (const detail of await main.locator('dl.details dd').all()) {
+          assert.ok(await detail.isVisible());
+        }
+        // Nothing, the details included, makes the page scroll sideways.
+        assert.ok(await page.evaluate(
+          () => document.documentElement.scrollWidth <= window.innerWidth));
         assert.equal((await poll(server.url, flow.device_code)).body.error,
           'authorization_pending');
 
@@ -407,6 +429,80 @@ describe('BrowserPages limits and fallbacks at phone viewport', () => {
         { timeout: 10_000 });
       await checkPage(display);
       await shoot(display, 'nojs-display-approved');
+    } finally {
+      await display.context().close();
+      await phone.context().close();
+      await server.stop();
+    }
+  });
+
+  test('display page adds 5 s to its interval on slow_down and keeps polling', async () => {
+    // With --interval 2 and the server's 1 s jitter allowance, a poll that follows another at
+    // once is too early and gets slow_down (RFC 8628 section 3.5).
+    const server = await startServer(['--interval', '2']);
+    const display = await openPage('phone');
+    const phone = await openPage('phone');
+    try {
+      const requests = [];
+      const answers = [];
+      display.on('request', (request) => {
+        if (request.url().endsWith('/oauth/device/token')) requests.push(Date.now());
+      });
+      display.on('response', async (response) => {
+        if (!response.url().endsWith('/oauth/device/token')) return;
+        answers.push({ status: response.status(), body: await response.json() });
+      });
+      // The page's first poll waits until the same device code has polled from here, so it
+      // reaches the real server too early.
+      let deviceCode;
+      let pollsFirst = true;
+      await display.route('**/oauth/device/token', async (route) => {
+        if (pollsFirst) {
+          pollsFirst = false;
+          assert.equal((await poll(server.url, deviceCode)).body.error, 'authorization_pending');
+        }
+        await route.continue();
+      });
+      await display.goto(`${server.url}/device/display`);
+      deviceCode = await display.locator('main').getAttribute('data-device-code');
+      const code = (await display.locator('.display-code').textContent()).trim();
+
+      const answered = async (count) => {
+        const deadline = Date.now() + 15_000;
+        while (answers.length < count && Date.now() < deadline) {
+          await new Promise((wake) => setTimeout(wake, 100));
+        }
+        assert.equal(answers.length, count, `answers: ${JSON.stringify(answers)}`);
+      };
+      await answered(2);
+      assert.equal(answers[0].status, 400);
+      assert.equal(answers[0].body.error, 'slow_down');
+      assert.equal(answers[1].status, 400);
+      assert.equal(answers[1].body.error, 'authorization_pending');
+      // 2 s plus 5 s. Timers never fire early, and the upper bound leaves 2.5 s for a busy
+      // machine while still failing an interval raised twice.
+      const gap = requests[1] - requests[0];
+      assert.ok(gap >= 6_900, `gap after slow_down: ${gap} ms`);
+      assert.ok(gap < 9_500, `gap after slow_down: ${gap} ms`);
+
+      await reachConsent(phone, server.url, code);
+      await phone.getByRole('button', { name: 'Approve' }).click();
+      await phone.waitForSelector('h1:has-text("Device connected")');
+
+      await display.waitForSelector('section[data-state=approved]:not([hidden])',
+        { timeout: 15_000 });
+      assert.equal(answers.at(-1).status, 200);
+      for (const answer of answers.slice(1, -1)) {
+        assert.equal(answer.body.error, 'authorization_pending');
+      }
+      // The raised interval stays: every later poll waits 7 s again.
+      for (let i = 2; i < requests.length; i += 1) {
+        const next = requests[i] - requests[i - 1];
+        assert.ok(next >= 6_900, `gap before poll ${i + 1}: ${next} ms`);
+        assert.ok(next < 9_500, `gap before poll ${i + 1}: ${next} ms`);
+      }
+      assert.equal(await display.getAttribute('body', 'data-display-state'), 'approved');
+      assert.deepEqual(display.errors, []);
     } finally {
       await display.context().close();
       await phone.context().close();

@@ -424,6 +424,25 @@ TYPED_TEST_P(StoreConformanceTest, UserRoundTripsAndCounts) {
   EXPECT_EQ(*count, 2u);
 }
 
+TYPED_TEST_P(StoreConformanceTest, UserFoundBySubject) {
+  ASSERT_TRUE(this->store().insertUser({"alice", "subject-alice", "hash-alice", conformance::kT0}));
+  ASSERT_TRUE(this->store().insertUser({"bob", "subject-bob", "hash-bob", conformance::kT0}));
+
+  auto found = this->store().findUserBySubject("subject-bob");
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->username, "bob");
+  EXPECT_EQ((*found)->subject, "subject-bob");
+  EXPECT_EQ((*found)->password_hash, "hash-bob");
+  // A username is not a subject.
+  auto by_username = this->store().findUserBySubject("alice");
+  ASSERT_TRUE(by_username);
+  EXPECT_FALSE(by_username->has_value());
+  auto unknown = this->store().findUserBySubject("customer-42");
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(unknown->has_value());
+}
+
 TYPED_TEST_P(StoreConformanceTest, DuplicateUsernameIsConflict) {
   ASSERT_TRUE(this->store().insertUser({"alice", "subject-1", "hash-1", conformance::kT0}));
 
@@ -501,6 +520,8 @@ TYPED_TEST_P(StoreConformanceTest, AuthorizationRoundTripsWithEveryField) {
   full.decided_at = conformance::kT0 + milliseconds(50'004);
   // A sealed box is binary, so the value contains a zero byte and a byte above 0x7f.
   full.sealed_relay_token = std::string("sealed\0\x01\xff token", 15);
+  full.request_address = "2001:db8::7";
+  full.request_user_agent = "LivingRoomTV/2.1 (webOS 6.0; 'quoted')";
   ASSERT_TRUE(this->store().insertAuthorization(full));
 
   for (const bool by_user_code : {false, true}) {
@@ -523,6 +544,8 @@ TYPED_TEST_P(StoreConformanceTest, AuthorizationRoundTripsWithEveryField) {
     EXPECT_EQ(stored.decided_at, full.decided_at);
     EXPECT_EQ(stored.relay_public_key, full.relay_public_key);
     EXPECT_EQ(stored.sealed_relay_token, full.sealed_relay_token);
+    EXPECT_EQ(stored.request_address, "2001:db8::7");
+    EXPECT_EQ(stored.request_user_agent, "LivingRoomTV/2.1 (webOS 6.0; 'quoted')");
   }
 }
 
@@ -542,6 +565,8 @@ TYPED_TEST_P(StoreConformanceTest, AuthorizationRoundTripsWithoutOptionalFields)
   EXPECT_EQ(stored.decided_at, std::nullopt);
   EXPECT_EQ(stored.sealed_relay_token, std::nullopt);
   EXPECT_EQ(stored.relay_public_key, minimal.relay_public_key);
+  EXPECT_EQ(stored.request_address, "");
+  EXPECT_EQ(stored.request_user_agent, "");
 }
 
 TYPED_TEST_P(StoreConformanceTest, FindUnknownAuthorizationReturnsNothing) {
@@ -1257,7 +1282,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     StoreConformanceTest, MigrateTwiceIsHarmless, PingSucceeds, ClientRoundTrips,
     FindUnknownClientReturnsNothing, DuplicateClientIdIsConflict, ListClientsReturnsEveryClient,
     RemoveClientOnlyOnce, RemoveClientRemovesItsAuthorizationsAndTokens, UserRoundTripsAndCounts,
-    DuplicateUsernameIsConflict, DuplicateSubjectIsConflict, RemoveUserOnlyOnce,
+    UserFoundBySubject, DuplicateUsernameIsConflict, DuplicateSubjectIsConflict, RemoveUserOnlyOnce,
     RemoveUserRemovesItsSessions, AuthorizationRoundTripsWithEveryField,
     AuthorizationRoundTripsWithoutOptionalFields, FindUnknownAuthorizationReturnsNothing,
     DuplicateUserCodeHashIsConflict, DuplicateDeviceCodeHashIsConflict,

@@ -1,15 +1,18 @@
 // The verification pages over real HTTP: a browser that keeps its session cookie and reads the
 // CSRF token from each page, driving the flow a person follows on a phone.
 
+#include <fmt/chrono.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <ctime>
 #include <optional>
 #include <regex>
 #include <string>
 
 #include "core/client.h"
+#include "core/secret.h"
 #include "support/http_client.h"
 #include "support/test_server.h"
 
@@ -279,7 +282,7 @@ TEST_F(VerificationPagesTest, ApproveFlowIssuesTokenToDevice) {
   EXPECT_NE(consent.body.find(">" + codes.user_code + "<"), std::string::npos);
   EXPECT_NE(consent.body.find("Check that this code matches the one on your device"),
             std::string::npos);
-  EXPECT_NE(consent.body.find("sub-alice"), std::string::npos);
+  EXPECT_NE(consent.body.find("<dd class=\"account\">alice</dd>"), std::string::npos);
   EXPECT_NE(consent.body.find("value=\"approve\""), std::string::npos);
   EXPECT_NE(consent.body.find("value=\"deny\""), std::string::npos);
   EXPECT_EQ(consent.body.find(codes.device_code), std::string::npos);
@@ -454,6 +457,142 @@ TEST_F(VerificationPagesTest, SignInRotatesSessionCookie) {
   stale.setCookie(before_cookie);
   stale.setCsrf(before_csrf);
   EXPECT_EQ(stale.submit("/device", {{"user_code", codes.user_code}}).status, 403u);
+}
+
+// --- Consent details: where and when the device asked, and who is signed in ---------------
+
+// `time` as the consent page writes it, for example "2027-01-15 08:00 UTC".
+std::string describeUtcMinute(TimePoint time) {
+  const std::time_t since_epoch = std::chrono::system_clock::to_time_t(
+      std::chrono::time_point_cast<std::chrono::system_clock::duration>(time));
+  return fmt::format("{:%Y-%m-%d %H:%M} UTC", fmt::gmtime(since_epoch));
+}
+
+// Starts a device authorization for "tv" on `server` with the extra request `headers` and
+// returns its user code.
+std::string beginAuthorizationWith(testing::TestServer& server, const Fields& headers) {
+  const HttpResult result =
+      testing::postForm(server.port(), "/oauth/device/begin", {{"client_id", "tv"}}, headers);
+  EXPECT_EQ(result.status, 200u) << result.body;
+  return std::string(boost::json::parse(result.body).as_object().at("user_code").as_string());
+}
+
+TEST_F(VerificationPagesTest, ConsentShowsDeviceAddressAndTime) {
+  const std::string user_code =
+      beginAuthorizationWith(server_, {{"User-Agent", "LivingRoomTV/2.1 (webOS 6.0)"}});
+  const std::string requested_at = describeUtcMinute(server_.clock().now());
+  server_.clock().advance(seconds(185));
+  Browser browser(server_.port());
+
+  const HttpResult consent = openConsent(browser, user_code);
+
+  ASSERT_EQ(consent.status, 200u) << consent.body;
+  EXPECT_NE(consent.body.find("<dt>Device, as it describes itself</dt>"
+                              "<dd class=\"device\">LivingRoomTV/2.1 (webOS 6.0)</dd>"),
+            std::string::npos)
+      << consent.body;
+  EXPECT_NE(consent.body.find("<dt>Requested from</dt><dd class=\"address\">127.0.0.1 "
+                              "<span class=\"muted\">(the same network as this browser)</span>"
+                              "</dd>"),
+            std::string::npos)
+      << consent.body;
+  EXPECT_NE(consent.body.find("<dt>Requested</dt><dd>3 minutes ago (" + requested_at + ")</dd>"),
+            std::string::npos)
+      << consent.body;
+}
+
+TEST_F(VerificationPagesTest, ConsentEscapesAndShortensUserAgent) {
+  // A bidirectional override (U+202E) and a tab become one space, markup is escaped, and the
+  // text is cut after 80 bytes: 35 before the x's and 45 x's.
+  const std::string user_agent =
+      "<script>alert(1)</script>\u202e\t Evil/1.0 " + std::string(100, 'x');
+  const std::string user_code = beginAuthorizationWith(server_, {{"User-Agent", user_agent}});
+  Browser browser(server_.port());
+
+  const HttpResult consent = openConsent(browser, user_code);
+
+  ASSERT_EQ(consent.status, 200u) << consent.body;
+  const std::string shown =
+      "&lt;script&gt;alert(1)&lt;/script&gt; Evil/1.0 " + std::string(45, 'x') + "...";
+  EXPECT_NE(consent.body.find("<dd class=\"device\">" + shown + "</dd>"), std::string::npos)
+      << consent.body;
+  EXPECT_EQ(consent.body.find("<script>alert"), std::string::npos);
+  EXPECT_EQ(consent.body.find("\u202e"), std::string::npos);
+}
+
+TEST_F(VerificationPagesTest, ConsentWithoutUserAgentSaysNoDescription) {
+  const std::string user_code = beginAuthorization().user_code;
+  Browser browser(server_.port());
+
+  const HttpResult consent = openConsent(browser, user_code);
+
+  ASSERT_EQ(consent.status, 200u) << consent.body;
+  EXPECT_NE(consent.body.find("<dd class=\"device\">No description</dd>"), std::string::npos)
+      << consent.body;
+}
+
+TEST_F(VerificationPagesTest, ConsentNamesSubjectWithoutLocalUser) {
+  // A session signed in as a subject that no local user has, as a relay or the approval API
+  // may set, is named by its subject.
+  const std::string user_code = beginAuthorization().user_code;
+  // A session id is 43 base64url characters, as the cookie of a real session.
+  const std::string session_id(43, 'R');
+  ASSERT_TRUE(
+      server_.store().insertSession({hashSecret(session_id), "customer-42", server_.clock().now(),
+                                     server_.clock().now() + seconds(600)}));
+  Browser browser(server_.port());
+  browser.setCookie(session_id);
+  browser.get("/device");
+
+  const HttpResult consent = browser.submit("/device", {{"user_code", user_code}});
+
+  ASSERT_EQ(consent.status, 200u) << consent.body;
+  EXPECT_NE(consent.body.find("<dd class=\"account\">customer-42</dd>"), std::string::npos)
+      << consent.body;
+}
+
+TEST(ConsentAddressTest, ForwardedAddressIsComparedWithBrowser) {
+  testing::TestServer server([](Config& config) { config.trust_forwarded_for = true; });
+  server.addPublicClient("tv", {"read"});
+  server.addUser("alice", "correct horse");
+  const std::string user_code = beginAuthorizationWith(
+      server, {{"X-Forwarded-For", "198.51.100.1, 203.0.113.7"}, {"User-Agent", "TV/1"}});
+  Browser browser(server.port());
+  browser.get("/device");
+  const HttpResult sign_in = browser.submit("/device", {{"user_code", user_code}});
+
+  const HttpResult consent =
+      browser.submit("/device/login", {{"user_code", hiddenValue(sign_in.body, "user_code")},
+                                       {"username", "alice"},
+                                       {"password", "correct horse"}});
+
+  ASSERT_EQ(consent.status, 200u) << consent.body;
+  EXPECT_NE(consent.body.find("<dd class=\"address\">203.0.113.7 <span class=\"muted\">(not the "
+                              "network of this browser, which is 127.0.0.1)</span></dd>"),
+            std::string::npos)
+      << consent.body;
+  EXPECT_EQ(consent.body.find("198.51.100.1"), std::string::npos);
+}
+
+TEST(ConsentAddressTest, MalformedForwardedAddressIsUnknown) {
+  testing::TestServer server([](Config& config) { config.trust_forwarded_for = true; });
+  server.addPublicClient("tv", {"read"});
+  server.addUser("alice", "correct horse");
+  const std::string user_code =
+      beginAuthorizationWith(server, {{"X-Forwarded-For", "<b>not-an-address</b>"}});
+  Browser browser(server.port());
+  browser.get("/device");
+  const HttpResult sign_in = browser.submit("/device", {{"user_code", user_code}});
+
+  const HttpResult consent =
+      browser.submit("/device/login", {{"user_code", hiddenValue(sign_in.body, "user_code")},
+                                       {"username", "alice"},
+                                       {"password", "correct horse"}});
+
+  ASSERT_EQ(consent.status, 200u) << consent.body;
+  EXPECT_NE(consent.body.find("<dd class=\"address\">Unknown address</dd>"), std::string::npos)
+      << consent.body;
+  EXPECT_EQ(consent.body.find("not-an-address"), std::string::npos);
 }
 
 }  // namespace

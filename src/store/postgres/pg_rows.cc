@@ -155,6 +155,8 @@ StoreResult<Authorization> readAuthorization(const Result& result, int row) {
   authorization.relay_public_key = read.array32(12);
   authorization.sealed_relay_token = read.optionalBytes(13);
   authorization.bound_subject = read.optionalText(14);
+  authorization.request_address = read.text(15);
+  authorization.request_user_agent = read.text(16);
   if (read.failed()) {
     return unexpected(corruptRow("authorizations", "a hash, key or time has an unexpected value"));
   }

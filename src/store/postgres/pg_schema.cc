@@ -16,7 +16,7 @@ constexpr long long kMigrationLockKey = 0x6465766175746800;
 //
 // Conventions, the same as the SQLite backend's: secrets are 32-byte SHA-256 bytea, times are
 // bigint Unix milliseconds, scope lists are space-separated text.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id text PRIMARY KEY,
@@ -136,6 +136,12 @@ CREATE INDEX refresh_tokens_grant_id ON refresh_tokens (grant_id);
 -- Assisted approval: a trusted backend binds a pending code to the one subject that may
 -- approve or deny it.
 ALTER TABLE authorizations ADD COLUMN bound_subject text;
+)sql",
+    R"sql(
+-- Where the device authorization request came from, for the consent page: the client's IP
+-- address and its shortened User-Agent, '' when unknown.
+ALTER TABLE authorizations ADD COLUMN request_address text NOT NULL DEFAULT '';
+ALTER TABLE authorizations ADD COLUMN request_user_agent text NOT NULL DEFAULT '';
 )sql",
 };
 

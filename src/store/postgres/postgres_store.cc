@@ -336,6 +336,13 @@ StoreResult<std::optional<User>> PostgresStore::findUser(const std::string& user
   return findOne<User>(pool_, sql, Params().text(username), postgres::readUser, "finding a user");
 }
 
+// The UNIQUE constraint on subject provides the index this lookup uses.
+StoreResult<std::optional<User>> PostgresStore::findUserBySubject(const std::string& subject) {
+  static const std::string sql = selectFrom(postgres::kUserColumns, "users", "subject = $1");
+  return findOne<User>(pool_, sql, Params().text(subject), postgres::readUser,
+                       "finding a user by subject");
+}
+
 StoreResult<bool> PostgresStore::removeUser(const std::string& username) {
   // The user's browser sessions go in the same transaction, which signs the user out.
   auto lease = pool_.acquire();
@@ -382,7 +389,7 @@ StoreResult<std::size_t> PostgresStore::countUsers() {
 StoreResult<void> PostgresStore::insertAuthorization(const Authorization& authorization) {
   static const std::string sql = fmt::format(
       "INSERT INTO authorizations ({}) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15){}",
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17){}",
       postgres::kAuthorizationColumns, kWithoutCommitSync);
   const Authorization& a = authorization;
   Params params;
@@ -400,7 +407,9 @@ StoreResult<void> PostgresStore::insertAuthorization(const Authorization& author
       .integer(millisOrNull(a.decided_at))
       .bytes(a.relay_public_key)
       .bytes(a.sealed_relay_token)
-      .text(a.bound_subject);
+      .text(a.bound_subject)
+      .text(a.request_address)
+      .text(a.request_user_agent);
   return changedAny(run(pool_, sql, params, "inserting an authorization"));
 }
 

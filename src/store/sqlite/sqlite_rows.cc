@@ -136,6 +136,8 @@ StoreResult<Authorization> readAuthorization(const Statement& row) {
     authorization.sealed_relay_token.emplace(sealed.begin(), sealed.end());
   }
   authorization.bound_subject = readOptionalText(row, 14);
+  authorization.request_address = row.columnText(15);
+  authorization.request_user_agent = row.columnText(16);
   return authorization;
 }
 

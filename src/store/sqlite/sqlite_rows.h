@@ -24,7 +24,7 @@ inline constexpr std::string_view kClientColumns =
 inline constexpr std::string_view kAuthorizationColumns =
     "id, device_code_hash, user_code_hash, client_id, scope, state, created_at, expires_at, "
     "interval_seconds, last_poll_at, subject, decided_at, relay_public_key, sealed_relay_token, "
-    "bound_subject";
+    "bound_subject, request_address, request_user_agent";
 inline constexpr std::string_view kGrantColumns =
     "id, client_id, subject, scope, created_at, expires_at, revoked_at";
 // A refresh token joined with its grant: FROM refresh_tokens r JOIN grants g.

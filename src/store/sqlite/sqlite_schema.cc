@@ -12,7 +12,7 @@ namespace {
 //
 // Conventions: secrets are 32-byte SHA-256 BLOBs, times are INTEGER Unix milliseconds, scope
 // lists are space-separated TEXT. STRICT tables reject values of the wrong type.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id TEXT PRIMARY KEY,
@@ -134,6 +134,12 @@ CREATE INDEX refresh_tokens_grant_id ON refresh_tokens (grant_id);
 -- Assisted approval: a trusted backend binds a pending code to the one subject that may
 -- approve or deny it.
 ALTER TABLE authorizations ADD COLUMN bound_subject TEXT;
+)sql",
+    R"sql(
+-- Where the device authorization request came from, for the consent page: the client's IP
+-- address and its shortened User-Agent, '' when unknown.
+ALTER TABLE authorizations ADD COLUMN request_address TEXT NOT NULL DEFAULT '';
+ALTER TABLE authorizations ADD COLUMN request_user_agent TEXT NOT NULL DEFAULT '';
 )sql",
 };
 

@@ -263,6 +263,13 @@ StoreResult<std::optional<User>> SqliteStore::findUser(const std::string& userna
       readUser, username);
 }
 
+// The UNIQUE constraint on subject provides the index this lookup uses.
+StoreResult<std::optional<User>> SqliteStore::findUserBySubject(const std::string& subject) {
+  return findOne<User>(
+      pool_, "SELECT username, subject, password_hash, created_at FROM users WHERE subject = ?",
+      readUser, subject);
+}
+
 // The user's browser sessions go in the same transaction, so a removed user cannot approve
 // from a page that was already open.
 StoreResult<bool> SqliteStore::removeUser(const std::string& username) {
@@ -311,7 +318,7 @@ StoreResult<std::size_t> SqliteStore::countUsers() {
 StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authorization) {
   const std::lock_guard writing(write_mutex_);
   static const std::string sql = fmt::format(
-      "INSERT INTO authorizations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO authorizations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       kAuthorizationColumns);
   const Authorization& a = authorization;
   // Unsynced: a lost insert only makes the device start over (SqliteStore durability).
@@ -319,7 +326,8 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
                            a.client_id, a.scope, toString(a.state), toUnixMillis(a.created_at),
                            toUnixMillis(a.expires_at), static_cast<long long>(a.interval.count()),
                            millisOrNull(a.last_poll_at), a.subject, millisOrNull(a.decided_at),
-                           a.relay_public_key, bytesOrNull(a.sealed_relay_token), a.bound_subject));
+                           a.relay_public_key, bytesOrNull(a.sealed_relay_token), a.bound_subject,
+                           a.request_address, a.request_user_agent));
 }
 
 StoreResult<std::optional<Authorization>> SqliteStore::findByDeviceCode(const SecretHash& hash) {

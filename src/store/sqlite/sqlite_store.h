@@ -50,6 +50,7 @@ class SqliteStore final : public Store {
 
   StoreResult<void> insertUser(const User& user) override;
   StoreResult<std::optional<User>> findUser(const std::string& username) override;
+  StoreResult<std::optional<User>> findUserBySubject(const std::string& subject) override;
   StoreResult<bool> removeUser(const std::string& username) override;
   StoreResult<std::size_t> countUsers() override;
 
