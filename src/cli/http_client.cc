@@ -67,7 +67,8 @@ Expected<tcp::resolver::results_type, std::string> resolve(asio::io_context& io,
 template <typename Stream>
 Expected<HttpReply, std::string> exchange(asio::io_context& io, Stream& stream,
                                           const http::request<http::string_body>& request,
-                                          std::chrono::seconds timeout) {
+                                          std::chrono::seconds timeout,
+                                          std::chrono::seconds read_timeout) {
   beast::error_code error;
   beast::get_lowest_layer(stream).expires_after(timeout);
   http::async_write(stream, request,
@@ -80,7 +81,7 @@ Expected<HttpReply, std::string> exchange(asio::io_context& io, Stream& stream,
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxResponseBytes);
-  beast::get_lowest_layer(stream).expires_after(timeout);
+  beast::get_lowest_layer(stream).expires_after(read_timeout);
   http::async_read(stream, buffer, parser,
                    [&](const beast::error_code& result, std::size_t) { error = result; });
   runOperation(io);
@@ -92,6 +93,7 @@ Expected<HttpReply, std::string> exchange(asio::io_context& io, Stream& stream,
   HttpReply reply;
   reply.status = response.result_int();
   reply.content_type = std::string(response[http::field::content_type]);
+  reply.preference_applied = std::string(response["Preference-Applied"]);
   reply.body = std::move(response.body());
   return reply;
 }
@@ -133,24 +135,68 @@ Expected<void, std::string> handshake(asio::io_context& io,
   return {};
 }
 
-http::request<http::string_body> makeRequest(boost::urls::url_view url, const std::string& body,
-                                             const std::string& authorization) {
+http::request<http::string_body> makeRequest(http::verb method, boost::urls::url_view url,
+                                             const std::string& body,
+                                             const RequestOptions& options) {
   http::request<http::string_body> request;
-  request.method(http::verb::post);
+  request.method(method);
   request.target(url.encoded_target().empty() ? std::string("/")
                                               : std::string(url.encoded_target()));
   request.version(11);
   request.set(http::field::host, url.encoded_host_and_port());
   request.set(http::field::user_agent, "devauth-login");
   request.set(http::field::accept, "application/json");
-  request.set(http::field::content_type, "application/x-www-form-urlencoded");
+  if (method == http::verb::post) {
+    request.set(http::field::content_type, "application/x-www-form-urlencoded");
+  }
   request.set(http::field::connection, "close");
-  if (!authorization.empty()) {
-    request.set(http::field::authorization, authorization);
+  if (!options.authorization.empty()) {
+    request.set(http::field::authorization, options.authorization);
+  }
+  if (!options.prefer.empty()) {
+    request.set("Prefer", options.prefer);
   }
   request.body() = body;
   request.prepare_payload();
   return request;
+}
+
+Expected<HttpReply, std::string> send(boost::urls::url_view url,
+                                      const http::request<http::string_body>& request,
+                                      std::chrono::seconds timeout,
+                                      std::chrono::seconds read_timeout) {
+  const bool tls = url.scheme_id() == boost::urls::scheme::https;
+  const std::string host(url.host_name().empty() ? url.encoded_host() : url.host_name());
+  const std::string host_for_lookup =
+      url.host_type() == boost::urls::host_type::ipv6 ? url.host_ipv6_address().to_string() : host;
+  const std::string port = url.has_port() ? std::string(url.port()) : (tls ? "443" : "80");
+
+  asio::io_context io;
+  auto endpoints = resolve(io, host_for_lookup, port, timeout);
+  if (!endpoints) {
+    return unexpected(endpoints.error());
+  }
+  if (!tls) {
+    beast::tcp_stream stream(io);
+    auto connected = connect(io, stream, endpoints.value(), host, timeout);
+    if (!connected) {
+      return unexpected(connected.error());
+    }
+    return exchange(io, stream, request, timeout, read_timeout);
+  }
+
+  ssl::context context(ssl::context::tls_client);
+  context.set_default_verify_paths();
+  beast::ssl_stream<beast::tcp_stream> stream(io, context);
+  auto connected = connect(io, beast::get_lowest_layer(stream), endpoints.value(), host, timeout);
+  if (!connected) {
+    return unexpected(connected.error());
+  }
+  auto secured = handshake(io, stream, host_for_lookup, timeout);
+  if (!secured) {
+    return unexpected(secured.error());
+  }
+  return exchange(io, stream, request, timeout, read_timeout);
 }
 
 }  // namespace
@@ -188,39 +234,20 @@ std::string basicAuthorization(std::string_view client_id, std::string_view secr
 Expected<HttpReply, std::string> postForm(boost::urls::url_view url, const std::string& body,
                                           const std::string& authorization,
                                           std::chrono::seconds timeout) {
-  const bool tls = url.scheme_id() == boost::urls::scheme::https;
-  const std::string host(url.host_name().empty() ? url.encoded_host() : url.host_name());
-  const std::string host_for_lookup =
-      url.host_type() == boost::urls::host_type::ipv6 ? url.host_ipv6_address().to_string() : host;
-  const std::string port = url.has_port() ? std::string(url.port()) : (tls ? "443" : "80");
-  const auto request = makeRequest(url, body, authorization);
+  RequestOptions options;
+  options.authorization = authorization;
+  return postForm(url, body, timeout, options);
+}
 
-  asio::io_context io;
-  auto endpoints = resolve(io, host_for_lookup, port, timeout);
-  if (!endpoints) {
-    return unexpected(endpoints.error());
-  }
-  if (!tls) {
-    beast::tcp_stream stream(io);
-    auto connected = connect(io, stream, endpoints.value(), host, timeout);
-    if (!connected) {
-      return unexpected(connected.error());
-    }
-    return exchange(io, stream, request, timeout);
-  }
+Expected<HttpReply, std::string> postForm(boost::urls::url_view url, const std::string& body,
+                                          std::chrono::seconds timeout,
+                                          const RequestOptions& options) {
+  return send(url, makeRequest(http::verb::post, url, body, options), timeout,
+              timeout + options.extra_read_time);
+}
 
-  ssl::context context(ssl::context::tls_client);
-  context.set_default_verify_paths();
-  beast::ssl_stream<beast::tcp_stream> stream(io, context);
-  auto connected = connect(io, beast::get_lowest_layer(stream), endpoints.value(), host, timeout);
-  if (!connected) {
-    return unexpected(connected.error());
-  }
-  auto secured = handshake(io, stream, host_for_lookup, timeout);
-  if (!secured) {
-    return unexpected(secured.error());
-  }
-  return exchange(io, stream, request, timeout);
+Expected<HttpReply, std::string> getUrl(boost::urls::url_view url, std::chrono::seconds timeout) {
+  return send(url, makeRequest(http::verb::get, url, {}, RequestOptions{}), timeout, timeout);
 }
 
 }  // namespace devauth::cli

@@ -19,7 +19,19 @@ using FormFields = std::vector<std::pair<std::string, std::string>>;
 struct HttpReply {
   unsigned status = 0;
   std::string content_type;
+  // The Preference-Applied header (RFC 7240 §3), or empty.
+  std::string preference_applied;
   std::string body;
+};
+
+struct RequestOptions {
+  // Sent as the Authorization header when not empty.
+  std::string authorization;
+  // Sent as the Prefer header (RFC 7240) when not empty.
+  std::string prefer;
+  // Added to the timeout of the step that reads the response, for a server that keeps the
+  // request open (Prefer: wait).
+  std::chrono::seconds extra_read_time{0};
 };
 
 // Encodes one name or value for application/x-www-form-urlencoded: unreserved characters stay,
@@ -41,5 +53,13 @@ std::string basicAuthorization(std::string_view client_id, std::string_view secr
 Expected<HttpReply, std::string> postForm(boost::urls::url_view url, const std::string& body,
                                           const std::string& authorization,
                                           std::chrono::seconds timeout);
+
+// Like the postForm above, with the headers and the read time of `options`.
+Expected<HttpReply, std::string> postForm(boost::urls::url_view url, const std::string& body,
+                                          std::chrono::seconds timeout,
+                                          const RequestOptions& options);
+
+// GETs `url` with Accept: application/json, with the same checks and timeouts as postForm.
+Expected<HttpReply, std::string> getUrl(boost::urls::url_view url, std::chrono::seconds timeout);
 
 }  // namespace devauth::cli

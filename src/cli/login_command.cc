@@ -59,6 +59,11 @@ struct LoginContext {
   LoginOptions options;
   boost::urls::url begin_url;
   boost::urls::url token_url;
+  // The RFC 8414 metadata of the server.
+  boost::urls::url metadata_url;
+  // The wait sent as Prefer: wait on polls (RFC 7240 §4.3): the server's advertised
+  // devauth_device_poll_max_wait, or 0 when it advertises none.
+  seconds poll_wait{0};
   // The Authorization header value for a confidential client, else empty.
   std::string authorization;
   // Whether stderr is a terminal, which allows colours and a status line updated in place.
@@ -71,6 +76,8 @@ inline constexpr seconds kSlowDownStep{5};
 inline constexpr seconds kMaxBackoffInterval{60};
 // Without a terminal, the time left is printed this often.
 inline constexpr seconds kStatusPeriod{30};
+// The longest Prefer: wait sent, whatever the server advertises.
+inline constexpr seconds kMaxPollWait{300};
 
 Expected<boost::urls::url, std::string> endpointUrl(const std::string& server,
                                                     std::string_view path) {
@@ -120,6 +127,10 @@ Expected<LoginContext, std::string> makeContext(const LoginOptions& options) {
   }
   context.begin_url = begin_url.value();
   context.token_url = endpointUrl(options.server, "/oauth/device/token").value();
+  // RFC 8414 §3.1: the well-known path goes between the host and the server's path.
+  context.metadata_url = endpointUrl(options.server, "").value();
+  context.metadata_url.set_encoded_path("/.well-known/oauth-authorization-server" +
+                                        std::string(context.metadata_url.encoded_path()));
 
   if (!options.client_secret_file.empty()) {
     auto secret = readClientSecret(options.client_secret_file);
@@ -139,6 +150,26 @@ Expected<HttpReply, std::string> post(const LoginContext& context, const boost::
     fields.emplace_back("client_id", context.options.client_id);
   }
   return postForm(url, encodeForm(fields), context.authorization, seconds(context.options.timeout));
+}
+
+// Polls with Prefer: wait for the server's advertised maximum, so that the token arrives as soon
+// as the person approves. Without metadata, or without the member, polls are plain.
+seconds discoverPollWait(const LoginContext& context);
+
+// Sends a token request: with Prefer: wait and a read timeout above the wait when the server
+// holds polls.
+Expected<HttpReply, std::string> postPoll(const LoginContext& context, FormFields fields) {
+  if (context.poll_wait.count() == 0) {
+    return post(context, context.token_url, std::move(fields));
+  }
+  if (context.authorization.empty()) {
+    fields.emplace_back("client_id", context.options.client_id);
+  }
+  RequestOptions options;
+  options.authorization = context.authorization;
+  options.prefer = "wait=" + std::to_string(context.poll_wait.count());
+  options.extra_read_time = context.poll_wait;
+  return postForm(context.token_url, encodeForm(fields), seconds(context.options.timeout), options);
 }
 
 std::optional<json::object> parseObject(const std::string& body) {
@@ -297,6 +328,22 @@ int finishWithToken(const HttpReply& reply) {
   return kExitOk;
 }
 
+seconds discoverPollWait(const LoginContext& context) {
+  auto reply = getUrl(context.metadata_url, seconds(context.options.timeout));
+  if (!reply || reply->status != 200) {
+    return seconds{0};
+  }
+  const auto object = parseObject(reply->body);
+  if (!object) {
+    return seconds{0};
+  }
+  const auto wait = integerMember(*object, "devauth_device_poll_max_wait");
+  if (!wait || *wait <= 0) {
+    return seconds{0};
+  }
+  return std::min(seconds{*wait}, kMaxPollWait);
+}
+
 int pollForToken(const LoginContext& context, const DeviceAuthorization& authorization) {
   const auto start = SteadyClock::now();
   const auto deadline = start + authorization.expires_in;
@@ -306,15 +353,23 @@ int pollForToken(const LoginContext& context, const DeviceAuthorization& authori
   const FormFields fields = {{"grant_type", std::string(kDeviceCodeGrantType)},
                              {"device_code", authorization.device_code}};
 
+  // After a held poll the interval counts from the start of that poll, because the server
+  // recorded the poll when the hold began (RFC 8628 §3.5).
+  std::optional<SteadyClock::time_point> held_poll_started;
+
   while (true) {
-    waitShowingTimeLeft(context, SteadyClock::now() + interval, deadline, last_status);
+    const auto next_poll =
+        held_poll_started ? *held_poll_started + interval : SteadyClock::now() + interval;
+    waitShowingTimeLeft(context, next_poll, deadline, last_status);
     if (SteadyClock::now() >= deadline) {
       endStatusLine(context);
       std::cerr << "devauth login: the code expired before it was approved; run login again\n";
       return kExitExpired;
     }
 
-    auto reply = post(context, context.token_url, fields);
+    const auto poll_started = SteadyClock::now();
+    auto reply = postPoll(context, fields);
+    held_poll_started.reset();
     if (!reply) {
       // RFC 8628 §3.5: on a connection timeout the client must reduce its polling frequency,
       // and doubling the interval is the recommended way.
@@ -331,6 +386,9 @@ int pollForToken(const LoginContext& context, const DeviceAuthorization& authori
 
     const ErrorReply error = parseErrorReply(reply.value());
     if (error.error == "authorization_pending") {
+      if (!reply->preference_applied.empty()) {
+        held_poll_started = poll_started;
+      }
       continue;
     }
     if (error.error == "slow_down") {
@@ -377,6 +435,7 @@ int runLogin(const LoginOptions& options) {
     return kExitFailure;
   }
   showInstructions(context.value(), authorization.value());
+  context->poll_wait = discoverPollWait(context.value());
   return pollForToken(context.value(), authorization.value());
 }
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/random.h"
+#include "http/deferred.h"
 #include "http/response.h"
 
 namespace devauth::http {
@@ -90,6 +91,103 @@ std::string requestIdFor(const RawRequest& message) {
 
 class Session;
 
+// The Deferral and HeldResponse of one request. The response that complete() hands in is kept
+// here until the session takes it on its strand, so a completion that comes before the session
+// entered the hold is not lost.
+class SessionDeferral final : public Deferral,
+                              public HeldResponse,
+                              public std::enable_shared_from_this<SessionDeferral> {
+ public:
+  SessionDeferral(std::weak_ptr<Session> session, asio::any_io_executor strand,
+                  asio::thread_pool* handler_pool)
+      : session_(std::move(session)), strand_(std::move(strand)), handler_pool_(handler_pool) {}
+
+  std::shared_ptr<HeldResponse> hold(std::chrono::steady_clock::duration max_wait,
+                                     HoldCallbacks callbacks) override {
+    max_wait_ = max_wait;
+    callbacks_ = std::move(callbacks);
+    held_ = true;
+    return shared_from_this();
+  }
+
+  bool held() const override { return held_; }
+
+  void onHeldResponseSent(std::function<void(const Response&)> observer) override {
+    sent_observer_ = std::move(observer);
+  }
+
+  void complete(Response response) override;
+
+  void post(std::function<void()> job) override {
+    if (handler_pool_ != nullptr) {
+      asio::post(*handler_pool_, std::move(job));
+    } else {
+      asio::post(strand_, std::move(job));
+    }
+  }
+
+  // The completed response, once; empty before complete() and after the first take.
+  std::optional<Response> takeResponse() {
+    std::lock_guard lock(mutex_);
+    auto taken = std::move(response_);
+    response_.reset();
+    return taken;
+  }
+
+  bool hasResponse() {
+    std::lock_guard lock(mutex_);
+    return response_.has_value();
+  }
+
+  // The following run on the session's strand only.
+  std::chrono::steady_clock::duration maxWait() const { return max_wait_; }
+
+  // Runs on_end once, unless the hold already ended.
+  void end(HoldEnd reason) {
+    if (!ended_ && callbacks_.on_end) {
+      ended_ = true;
+      auto on_end = callbacks_.on_end;
+      on_end(reason);
+    }
+  }
+
+  void abandon() {
+    auto on_abandoned = std::move(callbacks_.on_abandoned);
+    release();
+    if (on_abandoned) {
+      on_abandoned();
+    }
+  }
+
+  void notifySent(const Response& response) {
+    if (sent_observer_) {
+      sent_observer_(response);
+    }
+  }
+
+  // Drops the callbacks, which may hold the owner's state and through it this object.
+  void release() {
+    callbacks_ = {};
+    sent_observer_ = nullptr;
+  }
+
+ private:
+  std::weak_ptr<Session> session_;
+  asio::any_io_executor strand_;
+  asio::thread_pool* handler_pool_;
+
+  std::mutex mutex_;
+  std::optional<Response> response_;  // guarded by mutex_
+  bool completed_ = false;            // guarded by mutex_
+
+  // Set inside the handler before the server looks at it; read on the strand afterwards.
+  std::atomic<bool> held_{false};
+  std::chrono::steady_clock::duration max_wait_{};
+  HoldCallbacks callbacks_;
+  std::function<void(const Response&)> sent_observer_;
+  bool ended_ = false;
+};
+
 // State shared by the listener and every session. Sessions keep it alive through a shared_ptr,
 // so that sessions destroyed together with the io_context can still deregister.
 struct ServerState {
@@ -137,7 +235,12 @@ class Session : public std::enable_shared_from_this<Session> {
     remote_address_ = stream_.socket().remote_endpoint(ignored).address().to_string();
   }
 
-  ~Session() { state_->removeSession(id_); }
+  ~Session() {
+    if (held_) {
+      held_->release();
+    }
+    state_->removeSession(id_);
+  }
 
   void start() {
     asio::dispatch(stream_.get_executor(),
@@ -164,6 +267,10 @@ class Session : public std::enable_shared_from_this<Session> {
       case Phase::Writing:
         close_after_write_ = true;
         return;
+      case Phase::Held:
+        close_after_write_ = true;
+        held_->end(HoldEnd::ServerStopping);
+        return;
       case Phase::Closed:
         return;
     }
@@ -171,8 +278,22 @@ class Session : public std::enable_shared_from_this<Session> {
 
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
+  // Sends the response of the held request once the deferral has one. Runs on the strand.
+  void takeHeldResponse(const SessionDeferral* deferral) {
+    if (phase_ != Phase::Held || held_.get() != deferral || !held_->hasResponse()) {
+      return;
+    }
+    if (held_reading_) {
+      // onHeldRead sends it once the cancelled read has returned, because a new read may start
+      // only after the old one ended.
+      stream_.cancel();
+      return;
+    }
+    finishHeld();
+  }
+
  private:
-  enum class Phase { Idle, Reading, Handling, Writing, Closed };
+  enum class Phase { Idle, Reading, Handling, Writing, Held, Closed };
 
   // Waits up to idle_timeout for the first bytes of the next request on a keep-alive
   // connection. The rest of the request then gets read_timeout.
@@ -256,9 +377,11 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string request_id = requestIdFor(parser_->get());
     auto request = std::make_shared<Request>(
         Request{parser_->release(), remote_address_, std::move(request_id)});
+    request->deferral = std::make_shared<SessionDeferral>(weak_from_this(), stream_.get_executor(),
+                                                          state_->handler_pool);
     parser_.reset();
     if (state_->handler_pool == nullptr) {
-      finishRequest(*request, state_->router.dispatch(*request), started);
+      finishOrHold(request, state_->router.dispatch(*request), started);
       return;
     }
 
@@ -269,9 +392,106 @@ class Session : public std::enable_shared_from_this<Session> {
       Response response = self->state_->router.dispatch(*request);
       asio::post(self->stream_.get_executor(),
                  [self, request, started, response = std::move(response)]() mutable {
-                   self->finishRequest(*request, std::move(response), started);
+                   self->finishOrHold(request, std::move(response), started);
                  });
     });
+  }
+
+  void finishOrHold(const std::shared_ptr<Request>& request, Response response,
+                    SteadyClock::time_point started) {
+    auto deferral = std::static_pointer_cast<SessionDeferral>(request->deferral);
+    if (!deferral->held()) {
+      request->deferral.reset();
+      finishRequest(*request, std::move(response), started);
+      return;
+    }
+    if (phase_ == Phase::Closed) {
+      deferral->abandon();
+      return;
+    }
+    enterHold(request, std::move(deferral), started);
+  }
+
+  // Keeps the connection open until the deferral is completed. A read stays outstanding
+  // meanwhile, so that a client that closes the connection is noticed; bytes of a next
+  // (pipelined) request are kept in the buffer.
+  void enterHold(const std::shared_ptr<Request>& request, std::shared_ptr<SessionDeferral> deferral,
+                 SteadyClock::time_point started) {
+    phase_ = Phase::Held;
+    held_ = std::move(deferral);
+    held_request_ = request;
+    held_started_ = started;
+    hold_timer_.expires_after(held_->maxWait());
+    hold_timer_.async_wait(beast::bind_front_handler(&Session::onHoldTimer, shared_from_this()));
+    if (state_->stopping) {
+      close_after_write_ = true;
+      held_->end(HoldEnd::ServerStopping);
+    }
+    if (phase_ == Phase::Held) {
+      readDuringHold();
+    }
+  }
+
+  void readDuringHold() {
+    if (buffer_.size() + kReadChunkBytes > buffer_.max_size()) {
+      // The buffer is full of pipelined bytes; closing is then noticed when writing.
+      held_reading_ = false;
+      takeHeldResponse(held_.get());
+      return;
+    }
+    held_reading_ = true;
+    stream_.expires_never();
+    stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+                            beast::bind_front_handler(&Session::onHeldRead, shared_from_this()));
+    takeHeldResponse(held_.get());
+  }
+
+  void onHeldRead(beast::error_code error, std::size_t bytes) {
+    held_reading_ = false;
+    buffer_.commit(bytes);
+    if (phase_ != Phase::Held) {
+      return;
+    }
+    if (finishHeld()) {
+      return;
+    }
+    if (error) {
+      // The client closed the connection, or the server closed it after shutdown_grace.
+      hold_timer_.cancel();
+      auto deferral = std::move(held_);
+      held_request_.reset();
+      close();
+      deferral->abandon();
+      return;
+    }
+    readDuringHold();
+  }
+
+  void onHoldTimer(beast::error_code error) {
+    if (error || phase_ != Phase::Held) {
+      return;
+    }
+    held_->end(HoldEnd::Deadline);
+  }
+
+  // Writes the held response when the deferral has one and no read is outstanding. Returns
+  // whether it did.
+  bool finishHeld() {
+    if (held_reading_) {
+      return false;
+    }
+    auto response = held_->takeResponse();
+    if (!response) {
+      return false;
+    }
+    hold_timer_.cancel();
+    auto deferral = std::move(held_);
+    auto request = std::move(held_request_);
+    deferral->notifySent(*response);
+    deferral->release();
+    request->deferral.reset();
+    finishRequest(*request, std::move(*response), held_started_);
+    return true;
   }
 
   void finishRequest(const Request& request, Response response, SteadyClock::time_point started) {
@@ -391,6 +611,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, kReadChunkBytes> drain_buffer_{};
   std::size_t drained_bytes_ = 0;
 
+  // The held request, while phase_ is Held (http/deferred.h).
+  std::shared_ptr<SessionDeferral> held_;
+  std::shared_ptr<Request> held_request_;
+  SteadyClock::time_point held_started_;
+  asio::steady_timer hold_timer_{stream_.get_executor()};
+  bool held_reading_ = false;
+
   std::shared_ptr<ServerState> state_;
   const std::uint64_t id_;
   std::string remote_address_;
@@ -398,6 +625,22 @@ class Session : public std::enable_shared_from_this<Session> {
   bool close_after_write_ = false;
   bool drain_after_write_ = false;
 };
+
+void SessionDeferral::complete(Response response) {
+  {
+    std::lock_guard lock(mutex_);
+    if (completed_) {
+      return;
+    }
+    completed_ = true;
+    response_ = std::move(response);
+  }
+  asio::post(strand_, [session = session_, self = shared_from_this()] {
+    if (auto live = session.lock()) {
+      live->takeHeldResponse(self.get());
+    }
+  });
+}
 
 unsigned threadCount(unsigned configured) {
   if (configured != 0) {

@@ -38,6 +38,10 @@ struct Registry {
   alignas(64) std::array<Counter, kLimitNames.size()> blocks{};
   alignas(64) std::array<Counter, kGuessNames.size()> guesses{};
   alignas(64) Histogram store_statements;
+  // Device token polls held with Prefer: wait: now, since start, and refused by a bound.
+  alignas(64) std::atomic<std::int64_t> held_polls{0};
+  Counter held_polls_started{0};
+  Counter held_polls_refused{0};
 
   std::array<EndpointSlot, kMaxEndpoints> endpoints;
   // Registration happens at start-up, but tests start several servers in one process.
@@ -180,6 +184,14 @@ void recordStage(Stage stage) { add(registry().stages, stage); }
 void recordExpired(ExpiredAt stage) { add(registry().expired, stage); }
 void recordBlock(Limit limit) { add(registry().blocks, limit); }
 void recordGuess(Guess guess) { add(registry().guesses, guess); }
+void recordHeldPollStarted() {
+  registry().held_polls.fetch_add(1, std::memory_order_relaxed);
+  registry().held_polls_started.fetch_add(1, std::memory_order_relaxed);
+}
+void recordHeldPollEnded() { registry().held_polls.fetch_sub(1, std::memory_order_relaxed); }
+void recordHeldPollRefused() {
+  registry().held_polls_refused.fetch_add(1, std::memory_order_relaxed);
+}
 void recordStoreStatement(std::chrono::nanoseconds duration) {
   registry().store_statements.observe(duration);
 }
@@ -237,6 +249,17 @@ std::string render() {
   header(out, "devauth_rate_limit_blocks_total", "counter",
          "Requests rejected with 429 by a rate limit.");
   renderLabelled(out, "devauth_rate_limit_blocks_total", "limit", kLimitNames, r.blocks);
+
+  header(out, "devauth_held_polls", "gauge",
+         "Device access token requests held with Prefer: wait (RFC 7240 section 4.3) now.");
+  out += fmt::format("devauth_held_polls {}\n", r.held_polls.load(std::memory_order_relaxed));
+  header(out, "devauth_held_polls_total", "counter",
+         "Device access token requests with Prefer: wait, by whether they were held or answered "
+         "at once because a bound on held requests was reached.");
+  out += fmt::format("devauth_held_polls_total{{outcome=\"held\"}} {}\n",
+                     r.held_polls_started.load(std::memory_order_relaxed));
+  out += fmt::format("devauth_held_polls_total{{outcome=\"refused\"}} {}\n",
+                     r.held_polls_refused.load(std::memory_order_relaxed));
 
   header(out, "devauth_store_statement_duration_seconds", "histogram",
          "Time of each SQLite step or PostgreSQL statement, including lock waits.");

@@ -97,6 +97,11 @@ void recordExpired(ExpiredAt stage);
 void recordBlock(Limit limit);
 void recordGuess(Guess guess);
 void recordStoreStatement(std::chrono::nanoseconds duration);
+// A device token poll held with Prefer: wait started or ended, or was answered at once because a
+// bound on held polls was reached.
+void recordHeldPollStarted();
+void recordHeldPollEnded();
+void recordHeldPollRefused();
 
 // Returns the slot of `method path`, registering it on first use. Call at start-up only; the
 // request path uses the slot. Beyond kMaxEndpoints routes share the last slot.

@@ -15,7 +15,9 @@
 //   methods are the secret ones; revocation_endpoint (RFC 7009) for every client, so none is
 //   listed too (RFC 8414 §2);
 // - devauth_approval_endpoint and devauth_denial_endpoint: the approval API for trusted
-//   backends, as extension members (RFC 8414 §2 allows additional members).
+//   backends, as extension members (RFC 8414 §2 allows additional members);
+// - devauth_device_poll_max_wait: the maximum seconds that a device token request with
+//   Prefer: wait=N (RFC 7240 §4.3) is held, as an extension member; absent when holding is off.
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -87,6 +89,9 @@ http::Response handleMetadata(Services& services, const http::Request& request) 
   body["devauth_approval_endpoint"] = issuer + "/oauth/device/approve";
   body["devauth_denial_endpoint"] = issuer + "/oauth/device/deny";
   body["devauth_binding_endpoint"] = issuer + "/oauth/device/bind";
+  if (services.config.max_poll_wait.count() > 0) {
+    body["devauth_device_poll_max_wait"] = services.config.max_poll_wait.count();
+  }
   return http::jsonResponse(request, 200, body);
 }
 

@@ -14,17 +14,22 @@
 //  7. core decidePoll: redeemed -> invalid_grant, expired -> expired_token, denied ->
 //     access_denied, approved -> redeem once and issue the token (with a refresh token when
 //     the client has the refresh grant), pending -> slow_down or authorization_pending
-//     (RFC 8628 §3.5).
+//     (RFC 8628 §3.5);
+//  8. an accepted authorization_pending poll with Prefer: wait=N (RFC 7240 §4.3) is held up to
+//     min(N, max_poll_wait) seconds and answered when the authorization is decided or expires,
+//     or with authorization_pending when the wait ends (oauth/held_polls.h).
 
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
 
 #include "core/scope.h"
+#include "http/prefer.h"
 #include "http/response.h"
 #include "metrics/metrics.h"
 #include "oauth/client_auth.h"
 #include "oauth/endpoints.h"
+#include "oauth/held_polls.h"
 #include "oauth/relay_token.h"
 #include "oauth/request_checks.h"
 #include "oauth/signed_tokens.h"
@@ -237,8 +242,80 @@ http::Response redeemAndRespond(Services& services, const http::Request& request
   return respondToken(request, *grant);
 }
 
+// The wait a poll is held for: min(Prefer: wait, max_poll_wait), and no longer than the
+// authorization lives. Zero when the poll is answered at once.
+seconds holdFor(Services& services, const http::Request& request,
+                const Authorization& authorization, TimePoint now) {
+  const auto preferred = http::preferredWait(request.message);
+  if (!preferred || services.held_polls == nullptr) {
+    return seconds{0};
+  }
+  const seconds wait = std::min(seconds{*preferred}, services.config.max_poll_wait);
+  const auto lifetime = std::chrono::duration_cast<seconds>(authorization.expires_at - now);
+  return std::max(seconds{0}, std::min(wait, lifetime + seconds{1}));
+}
+
+http::Response withPreferenceApplied(http::Response response, seconds wait) {
+  response.set("Preference-Applied", "wait=" + std::to_string(wait.count()));
+  return response;
+}
+
+// Re-reads the authorization of a held poll. The poll was recorded when the hold began
+// (RFC 8628 §3.5 counts it once), so this check writes no polling state: it answers an approved,
+// denied, redeemed or expired authorization, and a pending one only when `final` is set.
+std::optional<http::Response> checkHeldPoll(Services& services, const http::Request& request,
+                                            const TokenRequest& token_request, seconds wait,
+                                            bool final) {
+  auto authorization = loadAuthorization(services, request, token_request);
+  if (!authorization) {
+    return withPreferenceApplied(errorResponse(request, authorization.error()), wait);
+  }
+  const TimePoint now = services.clock.now();
+  const bool pending =
+      authorization->state == AuthorizationState::Pending && !authorization->isExpired(now);
+  if (pending && !final) {
+    return std::nullopt;
+  }
+  if (pending) {
+    countPoll(PollOutcome::Pending, authorization->state);
+    return withPreferenceApplied(errorCodeResponse(request, OAuthErrorCode::AuthorizationPending),
+                                 wait);
+  }
+  const PollDecision decision = decidePoll(*authorization, now, services.config.poll_policy);
+  if (decision.outcome == PollOutcome::Approved) {
+    return withPreferenceApplied(
+        redeemAndRespond(services, request, token_request, *authorization, now), wait);
+  }
+  countPoll(decision.outcome, authorization->state);
+  const auto code = errorForOutcome(decision.outcome).value_or(OAuthErrorCode::InvalidGrant);
+  return withPreferenceApplied(errorCodeResponse(request, code), wait);
+}
+
+// Holds an accepted authorization_pending poll (RFC 7240 §4.3). Returns false when the bounds
+// on held polls are reached, and the poll is then answered at once.
+bool holdPoll(Services& services, const http::Request& request, const TokenRequest& token_request,
+              const Authorization& authorization, seconds wait) {
+  // The request outlives the handler call, so the checks keep their own copy without the body's
+  // only owner being the connection.
+  auto held_request = std::make_shared<http::Request>(
+      http::Request{request.message, request.remote_address, request.request_id, nullptr});
+  auto held_token_request = std::make_shared<TokenRequest>(token_request);
+  HeldPolls::Check check = [&services, held_request, held_token_request, wait](bool final) {
+    return checkHeldPoll(services, *held_request, *held_token_request, wait, final);
+  };
+  HeldPolls::StopAnswer stop_answer = [held_request, wait] {
+    countPoll(PollOutcome::Pending, AuthorizationState::Pending);
+    return withPreferenceApplied(
+        errorCodeResponse(*held_request, OAuthErrorCode::AuthorizationPending), wait);
+  };
+  const HeldPollLimits limits{services.config.max_held_polls_per_client,
+                              services.config.max_held_polls};
+  return services.held_polls->hold(request, authorization.id, token_request.client.id, wait, limits,
+                                   std::move(check), std::move(stop_answer));
+}
+
 // Decides the poll and stores the new polling state with a compare-and-set. A poll that loses
-// to a concurrent one reloads and decides again.
+// to a concurrent one reloads and decides again. An accepted poll with Prefer: wait is held.
 http::Response answerPoll(Services& services, const http::Request& request,
                           const TokenRequest& token_request, Authorization authorization) {
   const TimePoint now = services.clock.now();
@@ -259,6 +336,12 @@ http::Response answerPoll(Services& services, const http::Request& request,
       return errorResponse(request, storeFailure(request, "update_poll_state", stored.error()));
     }
     if (*stored) {
+      const seconds wait = holdFor(services, request, authorization, now);
+      if (decision.outcome == PollOutcome::Pending && wait > seconds{0} &&
+          holdPoll(services, request, token_request, authorization, wait)) {
+        // The held response replaces this one (http/deferred.h).
+        return errorCodeResponse(request, OAuthErrorCode::AuthorizationPending);
+      }
       countPoll(decision.outcome, authorization.state);
       return errorCodeResponse(request, *errorForOutcome(decision.outcome));
     }

@@ -12,6 +12,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
+#include "oauth/held_polls.h"
 #include "server/logging.h"
 #include "server/routes.h"
 #include "server/services.h"
@@ -65,8 +66,8 @@ std::optional<http::ServerOptions> metricsServerOptions(const Config& config) {
 // One published configuration and the Services built on it.
 struct Generation {
   Generation(const Config& published, Store& store, const Clock& clock, RandomSource& random,
-             SigningKeys* signing_keys)
-      : config(published), services{config, store, clock, random, signing_keys} {}
+             SigningKeys* signing_keys, oauth::HeldPolls* held_polls)
+      : config(published), services{config, store, clock, random, signing_keys, held_polls} {}
 
   Config config;
   Services services;
@@ -99,6 +100,12 @@ struct App::Impl {
 
   void publish(const Config& published);
   void startMetricsServer();
+  void watchDecisions();
+
+  // Polls held with Prefer: wait, shared by every generation so that the bounds hold across
+  // reloads, and the feed that wakes them on decisions of this and other instances.
+  std::unique_ptr<oauth::HeldPolls> held_polls;
+  std::unique_ptr<DecisionFeed> decision_feed;
 
   std::thread purge_thread;
   std::mutex purge_mutex;
@@ -126,8 +133,8 @@ StoreResult<void> App::Impl::openAndMigrate() {
 }
 
 void App::Impl::publish(const Config& published) {
-  auto generation =
-      std::make_unique<Generation>(published, *store, clock, random, signing_keys.get());
+  auto generation = std::make_unique<Generation>(published, *store, clock, random,
+                                                 signing_keys.get(), held_polls.get());
   current.store(&generation->services, std::memory_order_release);
   generations.push_back(std::move(generation));
 }
@@ -140,6 +147,26 @@ void App::Impl::startMetricsServer() {
   registerMetricsRoute(metrics_router, current);
   metrics_server = std::make_unique<http::Server>(*options, metrics_router);
   metrics_server->start();
+}
+
+void App::Impl::watchDecisions() {
+  oauth::HeldPolls* polls = held_polls.get();
+  auto feed = store->watchDecisions(
+      [polls](const std::string& authorization_id) {
+        if (authorization_id.empty()) {
+          polls->wakeAll();
+        } else {
+          polls->wake(authorization_id);
+        }
+      },
+      [polls] { return polls->size() > 0; });
+  if (!feed) {
+    // Held polls still end at once on decisions made here, and at the end of their wait
+    // otherwise.
+    spdlog::warn("event=decision_watch_failed error=\"{}\"", feed.error().message);
+    return;
+  }
+  decision_feed = std::move(feed).value();
 }
 
 void App::Impl::startPurge() {
@@ -208,6 +235,7 @@ StoreResult<void> App::start() {
 
   impl_->signing_keys = std::make_unique<SigningKeys>(*impl_->store, impl_->clock,
                                                       impl_->config.signing, impl_->config.store);
+  impl_->held_polls = std::make_unique<oauth::HeldPolls>();
   impl_->publish(impl_->config);
   registerRoutes(impl_->router, impl_->current, impl_->config.metrics_listen.empty());
   impl_->server = std::make_unique<http::Server>(serverOptions(impl_->config), impl_->router);
@@ -226,6 +254,7 @@ StoreResult<void> App::start() {
     impl_->metrics_router = http::Router();
     impl_->current.store(nullptr);
     impl_->generations.clear();
+    impl_->held_polls.reset();
     impl_->signing_keys.reset();
     impl_->store.reset();
     throw;
@@ -240,6 +269,7 @@ StoreResult<void> App::start() {
     return static_cast<double>(*count);
   }});
 
+  impl_->watchDecisions();
   impl_->startPurge();
   impl_->started = true;
   spdlog::info("event=server_started address={} port={} store={} threads={}",
@@ -259,7 +289,11 @@ void App::stop() {
     if (impl_->metrics_server) {
       impl_->metrics_server->stop();
     }
+    // Stopping the server answers the held polls, so none is left when the feed stops. The held
+    // polls refer to the server's executors and go before the server does.
     impl_->server->stop();
+    impl_->decision_feed.reset();
+    impl_->held_polls.reset();
     impl_->stopPurge();
     impl_->server.reset();
     impl_->metrics_server.reset();

@@ -39,6 +39,12 @@ struct Config {
   // RFC 8628 §3.2 interval: the minimum time between polls that devices are told to keep.
   seconds poll_interval{5};
   PollPolicy poll_policy;
+  // Prefer: wait on device token polls (RFC 7240 §4.3): the longest time a poll is held until
+  // the authorization is decided (0 turns holding off), and how many polls may be held per
+  // client and in the whole process. Beyond a bound a poll is answered at once.
+  seconds max_poll_wait{20};
+  std::size_t max_held_polls_per_client{100};
+  std::size_t max_held_polls{1000};
 
   // Expired authorizations are kept this long after expiry so that their polls still get
   // expired_token, then purged.

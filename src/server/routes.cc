@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "http/deferred.h"
 #include "http/response.h"
 #include "metrics/metrics.h"
 #include "oauth/endpoints.h"
@@ -23,6 +24,13 @@ void addRoute(http::Router& router, CurrentServices& current, verb method, const
   router.add(method, path, [&current, handler, slot](const http::Request& request) {
     const auto started = SteadyClock::now();
     http::Response response = handler(*current.load(std::memory_order_acquire), request);
+    if (request.deferral && request.deferral->held()) {
+      // The server sends the held response only after this returns (http/deferred.h).
+      request.deferral->onHeldResponseSent([slot, started](const http::Response& sent) {
+        metrics::recordRequest(slot, sent.result_int(), SteadyClock::now() - started);
+      });
+      return response;
+    }
     metrics::recordRequest(slot, response.result_int(), SteadyClock::now() - started);
     return response;
   });

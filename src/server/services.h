@@ -13,6 +13,10 @@
 
 namespace devauth {
 
+namespace oauth {
+class HeldPolls;
+}
+
 struct Services {
   const Config& config;
   Store& store;
@@ -20,6 +24,8 @@ struct Services {
   RandomSource& random;
   // Signs JWT access tokens and ID tokens; nullptr where nothing may be signed.
   SigningKeys* signing_keys = nullptr;
+  // Device token polls held with Prefer: wait; nullptr where no poll is held.
+  oauth::HeldPolls* held_polls = nullptr;
 };
 
 // The Services of the configuration in force. A SIGHUP reload publishes new Services with a new

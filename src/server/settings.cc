@@ -292,6 +292,58 @@ std::vector<Setting> makeSettings() {
           .get = [](const Config& c) { return integer(c.poll_policy.max_interval.count()); },
       },
       Setting{
+          .key = "poll.max_wait",
+          .env = "DEVAUTH_POLL_MAX_WAIT",
+          .flag = "--max-poll-wait",
+          .unit = "seconds",
+          .type = SettingType::Integer,
+          .min = 0,
+          .max = 300,
+          .reloadable = true,
+          .help = "Longest time a device token poll with Prefer: wait is held until the "
+                  "authorization is decided; 0 answers every poll at once",
+          .set = [](Config& c, const SettingValue& v) { c.max_poll_wait = seconds(integerOf(v)); },
+          .get = [](const Config& c) { return integer(c.max_poll_wait.count()); },
+      },
+      Setting{
+          .key = "poll.max_held_per_client",
+          .env = "DEVAUTH_POLL_MAX_HELD_PER_CLIENT",
+          .flag = "--max-held-polls-per-client",
+          .unit = "requests",
+          .type = SettingType::Integer,
+          .min = 0,
+          .max = 1'000'000,
+          .reloadable = true,
+          .help = "Device token polls of one client held at once; polls beyond it get a response "
+                  "at once",
+          .set =
+              [](Config& c, const SettingValue& v) {
+                c.max_held_polls_per_client = static_cast<std::size_t>(integerOf(v));
+              },
+          .get =
+              [](const Config& c) {
+                return integer(static_cast<std::int64_t>(c.max_held_polls_per_client));
+              },
+      },
+      Setting{
+          .key = "poll.max_held",
+          .env = "DEVAUTH_POLL_MAX_HELD",
+          .flag = "--max-held-polls",
+          .unit = "requests",
+          .type = SettingType::Integer,
+          .min = 0,
+          .max = 1'000'000,
+          .reloadable = true,
+          .help = "Device token polls held at once by this process; polls beyond it get a response "
+                  "at once",
+          .set =
+              [](Config& c, const SettingValue& v) {
+                c.max_held_polls = static_cast<std::size_t>(integerOf(v));
+              },
+          .get =
+              [](const Config& c) { return integer(static_cast<std::int64_t>(c.max_held_polls)); },
+      },
+      Setting{
           .key = "purge.period",
           .env = "DEVAUTH_PURGE_PERIOD",
           .flag = "--purge-period",

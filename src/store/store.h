@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include "core/expected.h"
 #include "core/grant.h"
 #include "core/signing_key.h"
+#include "store/decision_feed.h"
 
 namespace devauth {
 
@@ -124,6 +126,13 @@ class Store {
   // Also clears the sealed relay token, which is delivered at most once.
   virtual StoreResult<bool> redeem(const std::string& id, const std::optional<IssuedToken>& token,
                                    TimePoint now) = 0;
+
+  // Starts calling `callback` with the id of each authorization that approve() or deny() moved
+  // out of pending: at once for this store object, and soon after for other store objects and
+  // processes on the same database. While `watching` returns false, a backend may skip the
+  // checks that cost database work. See store/decision_feed.h.
+  virtual StoreResult<std::unique_ptr<DecisionFeed>> watchDecisions(
+      DecisionCallback callback, std::function<bool()> watching) = 0;
 
   // Returns the number of authorizations of `client_id` that are pending and unexpired at
   // `now`, the codes a person could still enter.

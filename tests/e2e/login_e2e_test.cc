@@ -218,6 +218,30 @@ TEST_F(LoginEndToEndTest, ApprovedLoginPrintsTokenResponse) {
   EXPECT_EQ(output.find(user_code), std::string::npos);
 }
 
+// The server advertises devauth_device_poll_max_wait (20 s by default), so login polls with
+// Prefer: wait. Its poll is held when the person approves, and the approval ends it.
+TEST_F(LoginEndToEndTest, LoginPollIsHeldUntilApproval) {
+  ASSERT_NO_FATAL_FAILURE(addClientAndUser());
+  ASSERT_NO_FATAL_FAILURE(startServer());
+  const std::string user_code = startLogin();
+  ASSERT_FALSE(user_code.empty());
+
+  bool held = false;
+  const auto deadline = std::chrono::steady_clock::now() + kCommandTimeout;
+  while (!held && std::chrono::steady_clock::now() < deadline) {
+    held = httpRequest(port_, "GET", "/metrics").body.find("\ndevauth_held_polls 1\n") !=
+           std::string::npos;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(held) << "login stderr:\n" << login_->stderrText();
+  ASSERT_NO_FATAL_FAILURE(decideOnPhone(user_code, "approve"));
+
+  ASSERT_EQ(login_->waitForExit(kLoginTimeout), 0) << login_->stderrText();
+  const auto token = boost::json::parse(login_->stdoutText());
+  ASSERT_TRUE(token.is_object()) << login_->stdoutText();
+  EXPECT_TRUE(token.as_object().contains("access_token"));
+}
+
 TEST_F(LoginEndToEndTest, DeniedLoginExitsWithTwo) {
   ASSERT_NO_FATAL_FAILURE(addClientAndUser());
   ASSERT_NO_FATAL_FAILURE(startServer());

@@ -20,6 +20,8 @@ class TestServer {
   ~TestServer();
 
   std::uint16_t port() const { return app_->port(); }
+  // Stops the server as SIGTERM does; the destructor then only removes the directory.
+  void stop() { app_->stop(); }
   Store& store() { return app_->store(); }
   ManualClock& clock() { return clock_; }
   const Config& config() const { return app_->config(); }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/scope.h"
+#include "store/postgres/pg_decision_feed.h"
 #include "store/postgres/pg_rows.h"
 #include "store/postgres/pg_schema.h"
 
@@ -459,28 +460,49 @@ StoreResult<bool> PostgresStore::bindSubject(const std::string& id, const std::s
                         params, "binding an authorization to a subject"));
 }
 
+// approve() and deny() notify kDecisionChannel in the statement that decides, so the notice
+// is sent with the commit and only when the update changed the row.
 StoreResult<bool> PostgresStore::approve(const std::string& id, const std::string& subject,
                                          const std::optional<std::string>& sealed_relay_token,
                                          TimePoint now) {
   Params params;
   params.text(subject).integer(toUnixMillis(now)).bytes(sealed_relay_token).text(id);
-  return changedOne(run(pool_,
-                        "UPDATE authorizations SET state = 'approved', subject = $1, "
-                        "decided_at = $2, sealed_relay_token = $3 "
-                        "WHERE id = $4 AND state = 'pending' AND expires_at > $2 "
-                        "AND (bound_subject IS NULL OR bound_subject = $1)",
-                        params, "approving an authorization"));
+  static const std::string sql = fmt::format(
+      "WITH decided AS (UPDATE authorizations SET state = 'approved', subject = $1, "
+      "decided_at = $2, sealed_relay_token = $3 "
+      "WHERE id = $4 AND state = 'pending' AND expires_at > $2 "
+      "AND (bound_subject IS NULL OR bound_subject = $1) RETURNING id) "
+      "SELECT pg_notify('{}', id) FROM decided",
+      postgres::kDecisionChannel);
+  auto approved = changedOne(run(pool_, sql, params, "approving an authorization"));
+  if (approved && *approved) {
+    decisions_.publish(id);
+  }
+  return approved;
 }
 
 StoreResult<bool> PostgresStore::deny(const std::string& id, const std::string& subject,
                                       TimePoint now) {
   Params params;
   params.text(subject).integer(toUnixMillis(now)).text(id);
-  return changedOne(run(pool_,
-                        "UPDATE authorizations SET state = 'denied', subject = $1, "
-                        "decided_at = $2 WHERE id = $3 AND state = 'pending' AND expires_at > $2 "
-                        "AND (bound_subject IS NULL OR bound_subject = $1)",
-                        params, "denying an authorization"));
+  static const std::string sql = fmt::format(
+      "WITH decided AS (UPDATE authorizations SET state = 'denied', subject = $1, "
+      "decided_at = $2 WHERE id = $3 AND state = 'pending' AND expires_at > $2 "
+      "AND (bound_subject IS NULL OR bound_subject = $1) RETURNING id) "
+      "SELECT pg_notify('{}', id) FROM decided",
+      postgres::kDecisionChannel);
+  auto denied = changedOne(run(pool_, sql, params, "denying an authorization"));
+  if (denied && *denied) {
+    decisions_.publish(id);
+  }
+  return denied;
+}
+
+StoreResult<std::unique_ptr<DecisionFeed>> PostgresStore::watchDecisions(
+    DecisionCallback callback, std::function<bool()> /*watching*/) {
+  // LISTEN costs nothing while no notice comes, so the feed listens all the time.
+  return std::unique_ptr<DecisionFeed>(std::make_unique<postgres::PostgresDecisionFeed>(
+      keywords_, values_, decisions_, std::move(callback)));
 }
 
 StoreResult<bool> PostgresStore::redeem(const std::string& id,

@@ -62,6 +62,8 @@ class PostgresStore final : public Store {
                             const std::optional<std::string>& sealed_relay_token,
                             TimePoint now) override;
   StoreResult<bool> deny(const std::string& id, const std::string& subject, TimePoint now) override;
+  StoreResult<std::unique_ptr<DecisionFeed>> watchDecisions(
+      DecisionCallback callback, std::function<bool()> watching) override;
   StoreResult<bool> redeem(const std::string& id, const std::optional<IssuedToken>& token,
                            TimePoint now) override;
   StoreResult<std::size_t> countLiveAuthorizations(const std::string& client_id,
@@ -107,7 +109,9 @@ class PostgresStore final : public Store {
 
  private:
   explicit PostgresStore(PostgresLocation location)
-      : pool_(std::move(location.keywords), std::move(location.values), location.pool) {}
+      : keywords_(location.keywords),
+        values_(location.values),
+        pool_(std::move(location.keywords), std::move(location.values), location.pool) {}
 
   // approved -> redeemed, storing `token`, and `grant` with `refresh_token` when set, in one
   // transaction.
@@ -115,7 +119,12 @@ class PostgresStore final : public Store {
                                   const Grant* grant, const RefreshToken* refresh_token,
                                   TimePoint now);
 
+  // The connection parameters, for the decision feed's own connection.
+  const std::vector<std::string> keywords_;
+  const std::vector<std::string> values_;
   postgres::ConnectionPool pool_;
+  // Subscribers to approve() and deny() of this store object.
+  LocalDecisions decisions_;
   // findClient returns clients from here for up to ClientCache::kDefaultTtl.
   ClientCache clients_;
 };

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/scope.h"
+#include "store/sqlite/sqlite_decision_feed.h"
 #include "store/sqlite/sqlite_rows.h"
 #include "store/sqlite/sqlite_schema.h"
 
@@ -371,24 +372,44 @@ StoreResult<bool> SqliteStore::bindSubject(const std::string& id, const std::str
 StoreResult<bool> SqliteStore::approve(const std::string& id, const std::string& subject,
                                        const std::optional<std::string>& sealed_relay_token,
                                        TimePoint now) {
-  const std::lock_guard writing(write_mutex_);
-  return changedOne(change(pool_,
-                           "UPDATE authorizations SET state = 'approved', subject = ?, "
-                           "decided_at = ?, sealed_relay_token = ? "
-                           "WHERE id = ? AND state = 'pending' AND expires_at > ? "
-                           "AND (bound_subject IS NULL OR bound_subject = ?)",
-                           subject, toUnixMillis(now), bytesOrNull(sealed_relay_token), id,
-                           toUnixMillis(now), subject));
+  std::unique_lock writing(write_mutex_);
+  auto approved = changedOne(change(pool_,
+                                    "UPDATE authorizations SET state = 'approved', subject = ?, "
+                                    "decided_at = ?, sealed_relay_token = ? "
+                                    "WHERE id = ? AND state = 'pending' AND expires_at > ? "
+                                    "AND (bound_subject IS NULL OR bound_subject = ?)",
+                                    subject, toUnixMillis(now), bytesOrNull(sealed_relay_token), id,
+                                    toUnixMillis(now), subject));
+  writing.unlock();
+  if (approved && *approved) {
+    decisions_.publish(id);
+  }
+  return approved;
 }
 
 StoreResult<bool> SqliteStore::deny(const std::string& id, const std::string& subject,
                                     TimePoint now) {
-  const std::lock_guard writing(write_mutex_);
-  return changedOne(change(pool_,
-                           "UPDATE authorizations SET state = 'denied', subject = ?, "
-                           "decided_at = ? WHERE id = ? AND state = 'pending' AND expires_at > ? "
-                           "AND (bound_subject IS NULL OR bound_subject = ?)",
-                           subject, toUnixMillis(now), id, toUnixMillis(now), subject));
+  std::unique_lock writing(write_mutex_);
+  auto denied = changedOne(change(pool_,
+                                  "UPDATE authorizations SET state = 'denied', subject = ?, "
+                                  "decided_at = ? WHERE id = ? AND state = 'pending' AND "
+                                  "expires_at > ? AND (bound_subject IS NULL OR bound_subject = ?)",
+                                  subject, toUnixMillis(now), id, toUnixMillis(now), subject));
+  writing.unlock();
+  if (denied && *denied) {
+    decisions_.publish(id);
+  }
+  return denied;
+}
+
+StoreResult<std::unique_ptr<DecisionFeed>> SqliteStore::watchDecisions(
+    DecisionCallback callback, std::function<bool()> watching) {
+  auto feed =
+      sqlite::SqliteDecisionFeed::open(path_, decisions_, std::move(callback), std::move(watching));
+  if (!feed) {
+    return unexpected(feed.error());
+  }
+  return std::unique_ptr<DecisionFeed>(std::move(feed).value());
 }
 
 StoreResult<bool> SqliteStore::redeem(const std::string& id,

@@ -65,6 +65,8 @@ class SqliteStore final : public Store {
                             const std::optional<std::string>& sealed_relay_token,
                             TimePoint now) override;
   StoreResult<bool> deny(const std::string& id, const std::string& subject, TimePoint now) override;
+  StoreResult<std::unique_ptr<DecisionFeed>> watchDecisions(
+      DecisionCallback callback, std::function<bool()> watching) override;
   StoreResult<bool> redeem(const std::string& id, const std::optional<IssuedToken>& token,
                            TimePoint now) override;
   StoreResult<std::size_t> countLiveAuthorizations(const std::string& client_id,
@@ -110,7 +112,8 @@ class SqliteStore final : public Store {
 
  private:
   SqliteStore(const std::string& path, const SqliteStoreOptions& options)
-      : pool_(path, options.max_connections, options.busy_timeout, sqlite::Durability::Synced),
+      : path_(path),
+        pool_(path, options.max_connections, options.busy_timeout, sqlite::Durability::Synced),
         unsynced_pool_(path, options.max_connections, options.busy_timeout,
                        sqlite::Durability::Unsynced),
         clients_(options.client_cache_ttl) {}
@@ -121,6 +124,9 @@ class SqliteStore final : public Store {
                                   const Grant* grant, const RefreshToken* refresh_token,
                                   TimePoint now);
 
+  std::string path_;
+  // Subscribers to approve() and deny() of this store object.
+  LocalDecisions decisions_;
   // Connections that sync every commit, and connections for the writes that need no sync.
   sqlite::ConnectionPool pool_;
   sqlite::ConnectionPool unsynced_pool_;
