@@ -212,7 +212,7 @@ for (const viewport of Object.keys(viewports)) {
         assert.equal(await main.locator('dd.device').textContent(),
           'LivingRoomTV/2.1 (webOS 6.0)');
         assert.equal(await main.locator('dd.address').textContent(),
-          '203.0.113.7 (not the network of this browser, which is 127.0.0.1)');
+          '203.0.113.7 (a different network from this browser at 127.0.0.1)');
         assert.match(await main.locator('dt:has-text("Requested") + dd').last().textContent(),
           /^(Just now|1 minute ago) \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/);
         assert.equal(await main.locator('dd.account').textContent(), 'alice');

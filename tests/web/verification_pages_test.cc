@@ -68,13 +68,19 @@ class Browser {
   const std::string& csrf() const { return csrf_; }
   void setCookie(std::string cookie) { cookie_ = std::move(cookie); }
   void setCsrf(std::string csrf) { csrf_ = std::move(csrf); }
+  // Sends `language` as Accept-Language with every later request.
+  void setAcceptLanguage(std::string language) { accept_language_ = std::move(language); }
 
  private:
   Fields cookieHeader() const {
-    if (cookie_.empty()) {
-      return {};
+    Fields headers;
+    if (!cookie_.empty()) {
+      headers.emplace_back("Cookie", "devauth_session=" + cookie_);
     }
-    return {{"Cookie", "devauth_session=" + cookie_}};
+    if (!accept_language_.empty()) {
+      headers.emplace_back("Accept-Language", accept_language_);
+    }
+    return headers;
   }
 
   HttpResult remember(HttpResult result) {
@@ -92,6 +98,7 @@ class Browser {
   std::uint16_t port_;
   std::string cookie_;
   std::string csrf_;
+  std::string accept_language_;
 };
 
 struct DeviceCodes {
@@ -501,6 +508,28 @@ TEST_F(VerificationPagesTest, ConsentShowsDeviceAddressAndTime) {
       << consent.body;
 }
 
+TEST_F(VerificationPagesTest, ConsentDetailsInGerman) {
+  const std::string user_code =
+      beginAuthorizationWith(server_, {{"User-Agent", "LivingRoomTV/2.1 (webOS 6.0)"}});
+  server_.clock().advance(seconds(185));
+  Browser browser(server_.port());
+  browser.setAcceptLanguage("de-DE, en;q=0.5");
+
+  const HttpResult consent = openConsent(browser, user_code);
+
+  ASSERT_EQ(consent.status, 200u) << consent.body;
+  EXPECT_NE(consent.body.find("<dt>Gerät, nach eigener Angabe</dt>"), std::string::npos)
+      << consent.body;
+  EXPECT_NE(consent.body.find("<dt>Angefragt von</dt><dd class=\"address\">127.0.0.1 "
+                              "<span class=\"muted\">(dasselbe Netz wie dieser Browser)</span>"),
+            std::string::npos)
+      << consent.body;
+  EXPECT_NE(consent.body.find("<dd>Vor 3 Minuten ("), std::string::npos) << consent.body;
+  EXPECT_NE(consent.body.find("<dt>Angemeldet als</dt><dd class=\"account\">alice</dd>"),
+            std::string::npos)
+      << consent.body;
+}
+
 TEST_F(VerificationPagesTest, ConsentEscapesAndShortensUserAgent) {
   // A bidirectional override (U+202E) and a tab become one space, markup is escaped, and the
   // text is cut after 80 bytes: 35 before the x's and 45 x's.
@@ -567,9 +596,10 @@ TEST(ConsentAddressTest, ForwardedAddressIsComparedWithBrowser) {
                                        {"password", "correct horse"}});
 
   ASSERT_EQ(consent.status, 200u) << consent.body;
-  EXPECT_NE(consent.body.find("<dd class=\"address\">203.0.113.7 <span class=\"muted\">(not the "
-                              "network of this browser, which is 127.0.0.1)</span></dd>"),
-            std::string::npos)
+  EXPECT_NE(
+      consent.body.find("<dd class=\"address\">203.0.113.7 <span class=\"muted\">(a different "
+                        "network from this browser at 127.0.0.1)</span></dd>"),
+      std::string::npos)
       << consent.body;
   EXPECT_EQ(consent.body.find("198.51.100.1"), std::string::npos);
 }
