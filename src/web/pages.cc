@@ -42,10 +42,14 @@ std::string renderScopeList(const Messages& messages, const std::vector<std::str
 
 // Renders the request address with a note on whether the browser showing the page is on the
 // same network. A device on another network than the phone is normal (a TV on Wi-Fi, a phone on
-// mobile data), so the note states the fact and the person judges it (RFC 8628 §5.4).
+// mobile data), so the note states the fact and the person judges it (RFC 8628 §5.4). Without
+// the browser's own address there is nothing to compare, and the note is left out.
 std::string renderRequestAddress(const Messages& messages, const ConsentView& view) {
   if (view.request_address.empty()) {
     return escapeHtml(messages(M::AddressUnknown));
+  }
+  if (view.browser_address.empty()) {
+    return escapeHtml(view.request_address);
   }
   const std::string note = http::sameNetwork(view.request_address, view.browser_address)
                                ? std::string(messages(M::AddressSameNetwork))
