@@ -33,6 +33,18 @@ long heldPolls() {
   return std::stol(match[1]);
 }
 
+// The devauth_held_polls_total counter of `outcome` (held or refused) in this process.
+long heldPollsTotal(const std::string& outcome) {
+  const std::regex counter("\\ndevauth_held_polls_total\\{outcome=\"" + outcome +
+                           "\"\\} ([0-9]+)\\n");
+  std::smatch match;
+  const std::string text = metrics::render();
+  if (!std::regex_search(text, match, counter)) {
+    return -1;
+  }
+  return std::stol(match[1]);
+}
+
 // Waits up to 5 s for the gauge to reach `count`; returns whether it did.
 bool waitForHeldPolls(long count) {
   for (int i = 0; i < 1000; ++i) {
@@ -232,6 +244,8 @@ TEST_F(HeldPollTest, BoundsAnswerExtraPollsAtOnce) {
   for (const char* client : {"pub1", "pub1", "pub1", "pub2", "pub2"}) {
     codes.push_back(beginFor(client));
   }
+  const long held_before = heldPollsTotal("held");
+  const long refused_before = heldPollsTotal("refused");
   auto first = startHeldPoll(port(), codes[0].device_code, "10");
   auto second = startHeldPoll(port(), codes[1].device_code, "10");
   ASSERT_TRUE(waitForHeldPolls(2));
@@ -245,6 +259,8 @@ TEST_F(HeldPollTest, BoundsAnswerExtraPollsAtOnce) {
   EXPECT_EQ(third_of_client.response.header("Preference-Applied"), "");
   expectOAuthError(over_total.response, 400, "authorization_pending");
   EXPECT_EQ(over_total.response.header("Preference-Applied"), "");
+  EXPECT_EQ(heldPollsTotal("held") - held_before, 3);
+  EXPECT_EQ(heldPollsTotal("refused") - refused_before, 2);
 
   markEvent();
   for (const std::size_t i : {0, 1, 3}) {
@@ -298,6 +314,30 @@ TEST_F(HeldPollTest, ClientDisconnectEndsHold) {
   approveInStore(codes.device_code);
   server().clock().advance(1s);
   EXPECT_EQ(poll(codes.device_code).status, 200u);
+}
+
+// SIGHUP turns holding off. The poll held before keeps its wait and still ends at the approval,
+// and a new poll is answered at once.
+TEST_F(HeldPollTest, ReloadKeepsHeldPollAndAppliesToNewOnes) {
+  const DeviceCodes held_codes = beginFor("pub1");
+  const DeviceCodes later_codes = beginFor("pub1");
+
+  auto held = startHeldPoll(port(), held_codes.device_code, "10");
+  ASSERT_TRUE(waitForHeldPolls(1));
+  Config reloaded = server().config();
+  reloaded.max_poll_wait = 0s;
+  server().reload(reloaded);
+  const HeldResult later = startHeldPoll(port(), later_codes.device_code, "10").get();
+  markEvent();
+  ASSERT_EQ(decide(port(), kApprovePath, held_codes.user_code).status, 200u);
+  const HeldResult result = held.get();
+
+  expectOAuthError(later.response, 400, "authorization_pending");
+  EXPECT_EQ(later.response.header("Preference-Applied"), "");
+  EXPECT_TRUE(result.after_event);
+  EXPECT_TRUE(woken(result));
+  ASSERT_EQ(result.response.status, 200u) << result.response.body;
+  EXPECT_EQ(result.response.header("Preference-Applied"), "wait=10");
 }
 
 TEST_F(HeldPollTest, MetadataAdvertisesMaximumWait) {
@@ -393,6 +433,62 @@ TEST(HeldPollPostgresTest, ApprovalOnSecondInstanceEndsHold) {
   EXPECT_LT(result.received_at - approval_sent_at, kWokenWithin);
   ASSERT_EQ(result.response.status, 200u) << result.response.body;
   EXPECT_EQ(result.response.header("Preference-Applied"), "wait=10");
+}
+
+// The instance's LISTEN connection is terminated on the server. The feed reconnects, and an
+// approval on the second instance still ends the hold on the first.
+TEST(HeldPollPostgresTest, ListenerReconnectsAfterTermination) {
+  DEVAUTH_REQUIRE_POSTGRES_URL(server_url);
+  TestDatabase database(*server_url);
+  const auto adjust = [&](Config& config) {
+    config.store = database.url();
+    config.max_poll_wait = 10s;
+  };
+  TestServer first(adjust);
+  first.addPublicClient("pub1");
+  first.addConfidentialClient("bank", kApproverSecret, /*may_approve=*/true);
+  const std::string listener_pid =
+      "SELECT coalesce(min(pid), 0) FROM pg_stat_activity WHERE datname = current_database() "
+      "AND query LIKE 'LISTEN %'";
+  // Waits up to 5 s for a listening connection other than `previous` ("0": none).
+  const auto wait_for_new_listener = [&](const std::string& previous) {
+    for (int i = 0; i < 250; ++i) {
+      const std::string pid = database.query(listener_pid);
+      if (pid != "0" && pid != previous) {
+        return pid;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return std::string();
+  };
+  const std::string old_pid = wait_for_new_listener("0");
+  ASSERT_FALSE(old_pid.empty());
+  database.query("SELECT pg_terminate_backend(" + old_pid + ")");
+  // The feed waits 250 ms, then reconnects.
+  ASSERT_FALSE(wait_for_new_listener(old_pid).empty());
+  TestServer second(adjust);
+
+  const HttpResult begun = postForm(first.port(), kBeginPath, {{"client_id", "pub1"}});
+  ASSERT_EQ(begun.status, 200u) << begun.body;
+  const boost::json::object codes = boost::json::parse(begun.body).as_object();
+  const std::string device_code(codes.at("device_code").as_string());
+  const std::string user_code(codes.at("user_code").as_string());
+  auto held = std::async(std::launch::async, [&] {
+    return postForm(
+        first.port(), kTokenPath,
+        {{"grant_type", kDeviceCodeUrn}, {"device_code", device_code}, {"client_id", "pub1"}},
+        {{"Prefer", "wait=10"}});
+  });
+  ASSERT_TRUE(waitForHeldPolls(1));
+  const auto approval_sent_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(postForm(second.port(), kApprovePath, {{"user_code", user_code}, {"subject", "s"}},
+                     {{"Authorization", basicAuthorization("bank", kApproverSecret)}})
+                .status,
+            200u);
+  const HttpResult result = held.get();
+
+  EXPECT_LT(std::chrono::steady_clock::now() - approval_sent_at, kWokenWithin);
+  EXPECT_EQ(result.status, 200u) << result.body;
 }
 
 }  // namespace

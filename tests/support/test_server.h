@@ -22,6 +22,8 @@ class TestServer {
   std::uint16_t port() const { return app_->port(); }
   // Stops the server as SIGTERM does; the destructor then only removes the directory.
   void stop() { app_->stop(); }
+  // Applies the reloadable settings of `reloaded`, as SIGHUP does.
+  void reload(const Config& reloaded) { app_->reload(reloaded); }
   Store& store() { return app_->store(); }
   ManualClock& clock() { return clock_; }
   const Config& config() const { return app_->config(); }

@@ -17,9 +17,12 @@ constexpr std::chrono::milliseconds kMaxRetryDelay{5000};
 
 using PgConnection = std::unique_ptr<PGconn, decltype(&PQfinish)>;
 
+// libpq's message on one line: its lines joined by spaces, without the final newline.
 std::string errorOf(PGconn* connection) {
   std::string message = connection != nullptr ? PQerrorMessage(connection) : "out of memory";
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+  std::replace_if(
+      message.begin(), message.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+  while (!message.empty() && message.back() == ' ') {
     message.pop_back();
   }
   return message;
