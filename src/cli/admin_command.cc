@@ -111,8 +111,10 @@ Expected<std::vector<Authorization>, std::string> selectPending(Store& store,
   if (!options.user_code.empty()) {
     const auto canonical = normalizeUserCode(options.user_code);
     if (!canonical) {
-      return unexpected(fmt::format("'{}' is not a user code: expected {} letters from {}",
-                                    options.user_code, kUserCodeLength, kUserCodeAlphabet));
+      return unexpected(
+          fmt::format("'{}' is not a user code: expected 6 to 12 letters from {} or 6 to 15 "
+                      "digits, dashes allowed",
+                      options.user_code, kUserCodeAlphabet));
     }
     auto found = store.findByUserCode(hashSecret(*canonical));
     if (!found) {
@@ -365,6 +367,11 @@ std::optional<Client> findClientOrReport(Store& store, std::string_view command,
   return **client;
 }
 
+// A per-client lifetime, or the note that the server's setting applies.
+std::string describeServerDefault(const std::optional<seconds>& value) {
+  return value ? fmt::format("{} seconds", value->count()) : "the server's setting";
+}
+
 int runClientShow(const AdminOptions& options) {
   auto store = openForCommand("client show", options.store);
   if (!store) {
@@ -389,6 +396,12 @@ int runClientShow(const AdminOptions& options) {
             << "device grant:          " << (client->device_grant ? "yes" : "no") << "\n"
             << "may approve:           " << (client->may_approve ? "yes" : "no") << "\n"
             << "access token lifetime: " << client->access_token_ttl.count() << " seconds\n"
+            << "user code profile:     " << toString(client->code_settings.user_code_profile)
+            << "\n"
+            << "code lifetime:         "
+            << describeServerDefault(client->code_settings.device_code_ttl) << "\n"
+            << "poll interval:         "
+            << describeServerDefault(client->code_settings.poll_interval) << "\n"
             << "created:               " << formatTime(client->created_at) << "\n"
             << "pending authorizations: " << *live << "\n";
   return kExitOk;

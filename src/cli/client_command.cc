@@ -1,4 +1,4 @@
-// `devauth client add | list | remove`: manage registered clients.
+// `devauth client add | update | list | remove`: manage registered clients.
 
 #include <fmt/format.h>
 
@@ -13,9 +13,22 @@
 #include "core/client.h"
 #include "core/scope.h"
 #include "core/secret.h"
+#include "core/user_code_profile.h"
+#include "server/code_odds.h"
+#include "server/settings.h"
 
 namespace devauth::cli {
 namespace {
+
+// The user code settings of `client add` and `client update`. A value of -1 (or an empty
+// profile) means the flag was not given.
+struct CodeSettingOptions {
+  std::string user_code_profile;
+  long expires_in = -1;
+  long interval = -1;
+  // The server's configuration file, whose limits the guessing odds are checked against.
+  std::string config_file;
+};
 
 struct ClientAddOptions {
   std::string id;
@@ -31,6 +44,13 @@ struct ClientAddOptions {
   bool may_introspect = false;
   long token_ttl = 3600;
   std::string access_token_format = "opaque";
+  CodeSettingOptions codes;
+  std::string store{kDefaultStore};
+};
+
+struct ClientUpdateOptions {
+  std::string id;
+  CodeSettingOptions codes;
   std::string store{kDefaultStore};
 };
 
@@ -65,6 +85,57 @@ Expected<std::vector<std::string>, std::string> parseScopeOption(std::string_vie
   return std::move(*scopes);
 }
 
+// Applies the given flags to `settings`. 0 for --expires-in or --interval returns to the
+// server's setting; other values must lie in the range of the server's own setting.
+Expected<ClientCodeSettings, std::string> applyCodeOptions(ClientCodeSettings settings,
+                                                           const CodeSettingOptions& options) {
+  if (!options.user_code_profile.empty()) {
+    auto profile = parseUserCodeProfile(options.user_code_profile);
+    if (!profile) {
+      return unexpected(profile.error());
+    }
+    settings.user_code_profile = *profile;
+  }
+  if (options.expires_in == 0) {
+    settings.device_code_ttl.reset();
+  } else if (options.expires_in > 0) {
+    if (options.expires_in < 10 || options.expires_in > 86400) {
+      return unexpected(fmt::format(
+          "invalid --expires-in {}: use 10 to 86400 seconds, or 0 for the server's setting",
+          options.expires_in));
+    }
+    settings.device_code_ttl = seconds(options.expires_in);
+  }
+  if (options.interval == 0) {
+    settings.poll_interval.reset();
+  } else if (options.interval > 0) {
+    if (options.interval > 3600) {
+      return unexpected(
+          fmt::format("invalid --interval {}: use 1 to 3600 seconds, or 0 for the server's setting",
+                      options.interval));
+    }
+    settings.poll_interval = seconds(options.interval);
+  }
+  return settings;
+}
+
+// Rejects settings whose guessing odds exceed the limit under the server's limits: those of
+// --config and the DEVAUTH_* variables, or the defaults.
+Expected<void, std::string> checkCodeOdds(const std::string& client_id,
+                                          const ClientCodeSettings& settings,
+                                          const CodeSettingOptions& options) {
+  ConfigSources sources;
+  if (!options.config_file.empty()) {
+    sources.file = options.config_file;
+  }
+  sources.environment = processEnvironment;
+  auto config = loadConfig(sources);
+  if (!config) {
+    return unexpected(config.error());
+  }
+  return checkGuessingOdds(client_id, settings, *config);
+}
+
 Expected<Client, std::string> buildClient(const ClientAddOptions& options, TimePoint now) {
   if (!isValidClientId(options.id)) {
     return unexpected(
@@ -95,6 +166,17 @@ Expected<Client, std::string> buildClient(const ClientAddOptions& options, TimeP
   client.access_token_format =
       parseAccessTokenFormat(options.access_token_format).value_or(AccessTokenFormat::Opaque);
   client.created_at = now;
+  auto codes = applyCodeOptions(ClientCodeSettings{}, options.codes);
+  if (!codes) {
+    return unexpected(codes.error());
+  }
+  client.code_settings = *codes;
+  if (client.device_grant) {
+    auto odds = checkCodeOdds(client.id, client.code_settings, options.codes);
+    if (!odds) {
+      return unexpected(odds.error());
+    }
+  }
 
   auto allowed = parseScopeOption("--scopes", options.scopes);
   if (!allowed) {
@@ -155,6 +237,44 @@ int runClientAdd(const ClientAddOptions& options) {
     std::cerr << "Its client secret is printed on stdout, only this once.\n";
     std::cout << secret << std::endl;
   }
+  return kExitOk;
+}
+
+int runClientUpdate(const ClientUpdateOptions& options) {
+  auto store = openMigratedStore(options.store);
+  if (!store) {
+    std::cerr << "devauth client update: " << store.error() << "\n";
+    return kExitFailure;
+  }
+  auto found = store.value()->findClient(options.id);
+  if (!found) {
+    std::cerr << "devauth client update: cannot read the client: " << found.error().message << "\n";
+    return kExitFailure;
+  }
+  if (!found->has_value()) {
+    std::cerr << "devauth client update: client '" << options.id << "' not found\n";
+    return kExitFailure;
+  }
+
+  auto settings = applyCodeOptions((*found)->code_settings, options.codes);
+  if (settings && (*found)->device_grant) {
+    auto odds = checkCodeOdds(options.id, *settings, options.codes);
+    if (!odds) {
+      settings = unexpected(odds.error());
+    }
+  }
+  if (!settings) {
+    std::cerr << "devauth client update: " << settings.error() << "\n";
+    return kExitFailure;
+  }
+
+  auto stored = store.value()->setClientCodeSettings(options.id, *settings);
+  if (!stored || !stored.value()) {
+    std::cerr << "devauth client update: cannot store the client '" << options.id
+              << "': " << (stored ? "it was removed" : stored.error().message) << "\n";
+    return kExitFailure;
+  }
+  std::cerr << "Updated client '" << options.id << "'.\n";
   return kExitOk;
 }
 
@@ -246,6 +366,23 @@ void addStoreOption(CLI::App& command, std::string& store) {
       ->capture_default_str();
 }
 
+void addCodeSettingOptions(CLI::App& command, CodeSettingOptions& options) {
+  command.add_option("--user-code-profile", options.user_code_profile,
+                     "User codes of the client: letters:LENGTH:GROUP or "
+                     "digits:LENGTH:GROUP[:damm], for example digits:12:3:damm "
+                     "(default: letters:8:4)");
+  command.add_option("--expires-in", options.expires_in,
+                     "Lifetime of the client's codes, in seconds; 0 uses the server's "
+                     "--expires-in");
+  command.add_option("--interval", options.interval,
+                     "Minimum time between the client's polls, in seconds; 0 uses the server's "
+                     "--interval");
+  command.add_option("--config", options.config_file,
+                     "The server's TOML configuration, whose limits the guessing odds of the "
+                     "user codes are checked against (default: the built-in limits and "
+                     "DEVAUTH_* variables)");
+}
+
 void addClientAddCommand(CLI::App& client, int& exit_code) {
   auto options = std::make_shared<ClientAddOptions>();
   CLI::App* add = client.add_subcommand("add", "Register a client");
@@ -278,8 +415,19 @@ void addClientAddCommand(CLI::App& client, int& exit_code) {
                   "as RFC 9068 describes, which resource servers verify with the JWKS")
       ->capture_default_str()
       ->check(CLI::IsMember({"opaque", "jwt"}));
+  addCodeSettingOptions(*add, options->codes);
   addStoreOption(*add, options->store);
   add->callback([options, &exit_code] { exit_code = runClientAdd(*options); });
+}
+
+void addClientUpdateCommand(CLI::App& client, int& exit_code) {
+  auto options = std::make_shared<ClientUpdateOptions>();
+  CLI::App* update = client.add_subcommand(
+      "update", "Change a client's user code profile, code lifetime or poll interval");
+  update->add_option("ID", options->id, "Client id to update")->required();
+  addCodeSettingOptions(*update, options->codes);
+  addStoreOption(*update, options->store);
+  update->callback([options, &exit_code] { exit_code = runClientUpdate(*options); });
 }
 
 }  // namespace
@@ -288,6 +436,7 @@ void addClientCommands(CLI::App& app, int& exit_code) {
   CLI::App* client = app.add_subcommand("client", "Manage registered clients");
   client->require_subcommand(1);
   addClientAddCommand(*client, exit_code);
+  addClientUpdateCommand(*client, exit_code);
 
   auto list_store = std::make_shared<std::string>(kDefaultStore);
   CLI::App* list = client->add_subcommand("list", "List clients; secrets are never shown");

@@ -22,6 +22,7 @@
 #include "cli/http_client.h"
 #include "cli/terminal_qr.h"
 #include "core/client.h"
+#include "core/user_code_profile.h"
 
 namespace devauth::cli {
 namespace {
@@ -35,6 +36,7 @@ struct LoginOptions {
   std::string scope;
   std::string client_secret_file;
   bool no_qr = false;
+  bool speak = false;
   long timeout = 30;
 };
 
@@ -44,6 +46,8 @@ struct DeviceAuthorization {
   std::string user_code;
   std::string verification_uri;
   std::string verification_uri_complete;
+  // The devauth_user_code_spoken extension member; empty when the server sends none.
+  std::string user_code_spoken;
   seconds expires_in{0};
   seconds interval{5};
 };
@@ -224,6 +228,7 @@ Expected<DeviceAuthorization, std::string> parseDeviceAuthorization(const HttpRe
   authorization.user_code = stringMember(*object, "user_code");
   authorization.verification_uri = stringMember(*object, "verification_uri");
   authorization.verification_uri_complete = stringMember(*object, "verification_uri_complete");
+  authorization.user_code_spoken = stringMember(*object, "devauth_user_code_spoken");
   auto expires_in = integerMember(*object, "expires_in");
   auto interval = integerMember(*object, "interval");
   if (authorization.device_code.empty() || authorization.user_code.empty() ||
@@ -270,6 +275,13 @@ void showInstructions(const LoginContext& context, const DeviceAuthorization& au
             << "    +" << frame << "+\n"
             << "    |  " << bold << authorization.user_code << plain << "  |\n"
             << "    +" << frame << "+\n\n";
+  if (context.options.speak) {
+    // Servers without the extension member get the same words spelt out here.
+    const std::string spoken = authorization.user_code_spoken.empty()
+                                   ? spokenUserCode(authorization.user_code)
+                                   : authorization.user_code_spoken;
+    std::cerr << "Read aloud: " << spoken << "\n\n";
+  }
 
   if (context.options.no_qr || authorization.verification_uri_complete.empty()) {
     return;
@@ -461,6 +473,9 @@ void addLoginCommand(CLI::App& app, int& exit_code) {
                    "File whose first line is the client secret of a confidential client")
       ->check(CLI::ExistingFile);
   login->add_flag("--no-qr", options->no_qr, "Do not draw the QR code");
+  login->add_flag("--speak", options->speak,
+                  "Also print the code as it is read aloud: letters in the ICAO spelling "
+                  "alphabet, digits one by one");
   login
       ->add_option("--timeout", options->timeout,
                    "Time allowed for each network step of a request, in seconds")

@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "core/secret.h"
 #include "server/app.h"
+#include "server/code_odds.h"
 #include "server/logging.h"
 #include "server/settings.h"
 #include "store/store_location.h"
@@ -198,6 +199,32 @@ void reloadConfig(App& app, const ServeOptions& options) {
   app.reload(*reloaded);
 }
 
+// Refuses to serve stored clients whose user codes are too easy to guess under the configured
+// limits (RFC 8628 §5.1, server/code_odds.h), before the server listens. With the limits off the
+// odds are unbounded, which is logged as a warning. A store that cannot be opened is left to
+// App::start, which reports it.
+Expected<void, std::string> checkStartupOdds(const Config& config) {
+  if (!guessingOdds(ClientCodeSettings{}, config)) {
+    spdlog::warn(
+        "event=user_code_limits_off error=\"the wrong-code budgets per address and in total, or "
+        "the live-authorization cap, are off, so the odds of guessing a user code are "
+        "unbounded\"");
+    return {};
+  }
+  auto store = openStore(config.store);
+  if (!store || !(*store)->migrate()) {
+    return {};
+  }
+  auto problems = checkStoredClientsOdds(**store, config);
+  if (!problems) {
+    return unexpected(problems.error());
+  }
+  if (problems->empty()) {
+    return {};
+  }
+  return unexpected(fmt::format("{}", fmt::join(*problems, "\n")));
+}
+
 int runServe(const ServeOptions& options) {
   auto built = buildConfig(options);
   if (!built) {
@@ -226,6 +253,12 @@ int runServe(const ServeOptions& options) {
   sigaddset(&handled_signals, SIGTERM);
   sigaddset(&handled_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &handled_signals, nullptr);
+
+  auto odds = checkStartupOdds(config);
+  if (!odds) {
+    std::cerr << "devauth serve: " << odds.error() << "\n";
+    return kExitFailure;
+  }
 
   SystemClock clock;
   CsprngRandom random;

@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/secret.h"
+#include "core/user_code_profile.h"
 
 namespace devauth {
 
@@ -25,6 +26,17 @@ enum class AccessTokenFormat { Opaque, Jwt };
 
 std::string_view toString(AccessTokenFormat format);
 std::optional<AccessTokenFormat> parseAccessTokenFormat(std::string_view text);
+
+// How a client's device authorizations look to the device and the person (RFC 8628 §3.2, §6.1).
+struct ClientCodeSettings {
+  UserCodeProfile user_code_profile;
+  // expires_in of the client's codes; unset: the server's device.expires_in.
+  std::optional<seconds> device_code_ttl;
+  // interval of the client's codes; unset: the server's device.interval.
+  std::optional<seconds> poll_interval;
+
+  friend bool operator==(const ClientCodeSettings&, const ClientCodeSettings&) = default;
+};
 
 struct Client {
   std::string id;
@@ -51,6 +63,7 @@ struct Client {
   // Access token lifetime for tokens minted for this client.
   seconds access_token_ttl{3600};
   AccessTokenFormat access_token_format = AccessTokenFormat::Opaque;
+  ClientCodeSettings code_settings;
   TimePoint created_at{};
 };
 

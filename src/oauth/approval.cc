@@ -25,6 +25,7 @@
 #include "core/user_code.h"
 #include "http/response.h"
 #include "limits/abuse_limits.h"
+#include "limits/check_digit.h"
 #include "metrics/metrics.h"
 #include "oauth/assisted_approval.h"
 #include "oauth/client_auth.h"
@@ -147,7 +148,8 @@ EndpointResult<DecisionRequest> validateDecisionRequest(Services& services,
   auto user_code = normalizeUserCode(*user_code_input);
   if (!user_code) {
     return fail(OAuthErrorCode::InvalidRequest,
-                "user_code must be 8 letters from BCDFGHJKLMNPQRSTVWXZ, dashes allowed.");
+                "user_code must be 6 to 12 letters from BCDFGHJKLMNPQRSTVWXZ or 6 to 15 digits, "
+                "dashes allowed.");
   }
   auto subject = checkSubjectParameter("subject", form->get("subject"));
   if (!subject) {
@@ -212,6 +214,15 @@ EndpointResult<Authorization> loadPendingAuthorization(Services& services,
                  decision_request.approver.id, request.request_id);
     metrics::recordBlock(metrics::Limit::UserCode);
     return rateLimited(**wait);
+  }
+
+  auto mistyped = limits::isMistypedCheckDigit(services.store, decision_request.user_code);
+  if (!mistyped) {
+    return unexpected(storeFailure(request, "list_clients", mistyped.error()));
+  }
+  if (*mistyped) {
+    return fail(OAuthErrorCode::InvalidRequest,
+                "The user_code has a wrong check digit: check the code, a digit is mistyped.");
   }
 
   auto found = services.store.findByUserCode(hashSecret(decision_request.user_code));

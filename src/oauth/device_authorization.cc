@@ -8,6 +8,7 @@
 
 #include "core/scope.h"
 #include "core/user_code.h"
+#include "core/user_code_profile.h"
 #include "http/request_origin.h"
 #include "http/response.h"
 #include "limits/abuse_limits.h"
@@ -41,7 +42,18 @@ struct IssuedCodes {
   Authorization authorization;
   std::string device_code;
   std::string user_code;
+  // The user code with the dashes of the client's profile.
+  std::string displayed_user_code;
 };
+
+// RFC 8628 §3.2 expires_in and interval: the client's own values, else the server's.
+seconds codeLifetime(const Services& services, const Client& client) {
+  return client.code_settings.device_code_ttl.value_or(services.config.device_code_ttl);
+}
+
+seconds pollInterval(const Services& services, const Client& client) {
+  return client.code_settings.poll_interval.value_or(services.config.poll_interval);
+}
 
 // RFC 8628 §3.1 and RFC 6749 §3.3: a request without scope gets the client's default scopes.
 // A scope that is malformed or not allowed for the client is invalid_scope.
@@ -134,7 +146,9 @@ std::string generateAuthorizationId(RandomSource& random) {
 IssuedCodes drawCodes(Services& services, const DeviceRequest& device_request) {
   IssuedCodes codes;
   codes.device_code = generateSecret(services.random);
-  codes.user_code = generateUserCode(services.random);
+  const UserCodeProfile& profile = device_request.client.code_settings.user_code_profile;
+  codes.user_code = generateUserCode(services.random, profile);
+  codes.displayed_user_code = formatUserCode(codes.user_code, profile);
 
   const TimePoint now = services.clock.now();
   Authorization& authorization = codes.authorization;
@@ -145,8 +159,8 @@ IssuedCodes drawCodes(Services& services, const DeviceRequest& device_request) {
   authorization.scope = device_request.scope;
   authorization.state = AuthorizationState::Pending;
   authorization.created_at = now;
-  authorization.expires_at = now + services.config.device_code_ttl;
-  authorization.interval = services.config.poll_interval;
+  authorization.expires_at = now + codeLifetime(services, device_request.client);
+  authorization.interval = pollInterval(services, device_request.client);
   authorization.relay_public_key = relayPublicKeyFor(codes.device_code);
   authorization.bound_subject = device_request.bound_subject;
   return codes;
@@ -181,15 +195,16 @@ EndpointResult<IssuedCodes> createAuthorization(Services& services, const http::
   return fail(OAuthErrorCode::ServerError);
 }
 
-DeviceAuthorizationResponse describeCodes(const Services& services, const IssuedCodes& codes) {
+DeviceAuthorizationResponse describeCodes(const Services& services, const Client& client,
+                                          const IssuedCodes& codes) {
   DeviceAuthorizationResponse response;
   response.device_code = codes.device_code;
-  response.user_code = formatUserCode(codes.user_code);
+  response.user_code = codes.displayed_user_code;
   response.verification_uri = services.config.issuer + "/device";
   response.verification_uri_complete =
       response.verification_uri + "?user_code=" + response.user_code;
-  response.expires_in = services.config.device_code_ttl;
-  response.interval = services.config.poll_interval;
+  response.expires_in = codeLifetime(services, client);
+  response.interval = pollInterval(services, client);
   return response;
 }
 
@@ -202,6 +217,9 @@ http::Response respondDeviceAuthorization(const http::Request& request,
   body["verification_uri_complete"] = response.verification_uri_complete;
   body["expires_in"] = response.expires_in.count();
   body["interval"] = response.interval.count();
+  // Extension members (RFC 8628 §3.2 allows more): the code for voice agents to read aloud.
+  body["devauth_user_code_spoken"] = spokenUserCode(response.user_code);
+  body["devauth_user_code_ssml"] = ssmlUserCode(response.user_code);
   return http::jsonResponse(request, 200, body);
 }
 
@@ -227,7 +245,7 @@ EndpointResult<DeviceAuthorizationResponse> startAuthorization(
                                      *device_request.bound_subject,
                                      "client:" + device_request.client.id, request.request_id});
   }
-  return describeCodes(services, *codes);
+  return describeCodes(services, device_request.client, *codes);
 }
 
 }  // namespace

@@ -170,6 +170,11 @@ class Store {
   virtual StoreResult<bool> setClientSecret(const std::string& client_id,
                                             const SecretHash& secret_hash) = 0;
 
+  // Replaces the user code profile, code lifetime and poll interval of `client_id`. Returns
+  // false when there is no client with that id. Authorizations already started keep theirs.
+  virtual StoreResult<bool> setClientCodeSettings(const std::string& client_id,
+                                                  const ClientCodeSettings& settings) = 0;
+
   // --- Tokens ----------------------------------------------------------------------------
 
   virtual StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) = 0;

@@ -14,15 +14,25 @@ using http::beast_http::field;
 constexpr std::string_view kScript = R"js('use strict';
 
 (() => {
-  const CODE_LENGTH = 8;
-  const GROUP_LENGTH = 4;
+  // The longest code of any profile: 15 digits, or 12 letters.
+  const MAX_LENGTH = 15;
 
-  // Upper-cases the code, drops separators and inserts the dash after the first group, as the
-  // server shows it (XXXX-XXXX). The server normalizes the same way, so this is cosmetic.
+  // Letters codes are shown in groups of 4 (XXXX-XXXX), digits codes in groups of 3
+  // (123-456-789).
+  function groupLength(characters) {
+    return /^[0-9]+$/.test(characters) ? 3 : 4;
+  }
+
+  // Upper-cases the code, drops separators and inserts the dashes as the server shows the code.
+  // The server normalizes the same way, so this is cosmetic.
   function formatCode(value) {
-    const characters = value.toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, CODE_LENGTH);
-    if (characters.length <= GROUP_LENGTH) return characters;
-    return `${characters.slice(0, GROUP_LENGTH)}-${characters.slice(GROUP_LENGTH)}`;
+    const characters = value.toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, MAX_LENGTH);
+    const group = groupLength(characters);
+    const groups = [];
+    for (let i = 0; i < characters.length; i += group) {
+      groups.push(characters.slice(i, i + group));
+    }
+    return groups.join('-');
   }
 
   function enhanceCodeInput(input) {
@@ -32,7 +42,8 @@ constexpr std::string_view kScript = R"js('use strict';
       const formatted = formatCode(input.value);
       if (formatted === input.value) return;
       input.value = formatted;
-      const position = kept > GROUP_LENGTH ? kept + 1 : kept;
+      const group = groupLength(formatted.replace(/-/g, ''));
+      const position = kept > 0 ? kept + Math.floor((kept - 1) / group) : 0;
       input.setSelectionRange(position, position);
     });
   }

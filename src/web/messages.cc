@@ -22,7 +22,7 @@ constexpr Entry kEnglish[] = {
     {M::CodePrefilledIntro,
      "Check that this code matches the one shown on your device, then select Continue."},
     {M::CodeLabel, "Code"},
-    {M::CodeHint, "8 letters, for example BCDF-GHJK. The dash is optional."},
+    {M::CodeHint, "The code your device shows, for example BCDF-GHJK. Dashes are optional."},
     {M::ContinueButton, "Continue"},
     {M::SignInTitle, "Sign in"},
     {M::SignInIntro, "Sign in to continue with code {}."},
@@ -66,6 +66,8 @@ constexpr Entry kEnglish[] = {
     {M::CodeRejected,
      "That code didn't work. Check the code on your device and try again. If it has expired, "
      "start again on the device."},
+    {M::CheckDigitMismatch,
+     "Check the code: a digit is mistyped. Compare each digit with the code on your device."},
     {M::FormExpiredTitle, "Form expired"},
     {M::FormExpired, "This form expired. Reload the page and try again."},
     {M::ErrorTitle, "Something went wrong"},
@@ -108,7 +110,7 @@ constexpr Entry kGerman[] = {
      "Prüfen Sie, ob dieser Code mit dem auf Ihrem Gerät übereinstimmt, und wählen Sie dann "
      "„Weiter“."},
     {M::CodeLabel, "Code"},
-    {M::CodeHint, "8 Buchstaben, zum Beispiel BCDF-GHJK. Der Bindestrich ist optional."},
+    {M::CodeHint, "Der Code auf Ihrem Gerät, zum Beispiel BCDF-GHJK. Bindestriche sind optional."},
     {M::ContinueButton, "Weiter"},
     {M::SignInTitle, "Anmelden"},
     {M::SignInIntro, "Melden Sie sich an, um mit dem Code {} fortzufahren."},
@@ -153,6 +155,9 @@ constexpr Entry kGerman[] = {
     {M::CodeRejected,
      "Dieser Code hat nicht funktioniert. Prüfen Sie den Code auf Ihrem Gerät und versuchen Sie "
      "es erneut. Ist er abgelaufen, beginnen Sie auf dem Gerät von vorn."},
+    {M::CheckDigitMismatch,
+     "Prüfen Sie den Code: Eine Ziffer ist falsch eingegeben. Vergleichen Sie jede Ziffer mit "
+     "dem Code auf Ihrem Gerät."},
     {M::FormExpiredTitle, "Formular abgelaufen"},
     {M::FormExpired,
      "Dieses Formular ist abgelaufen. Laden Sie die Seite neu und versuchen Sie "

@@ -63,6 +63,7 @@ enum class MessageId {
   DeniedTitle,
   DeniedText,
   CodeRejected,
+  CheckDigitMismatch,
   FormExpiredTitle,
   FormExpired,
   ErrorTitle,

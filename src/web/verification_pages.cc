@@ -9,6 +9,7 @@
 #include "http/request_origin.h"
 #include "http/response.h"
 #include "limits/abuse_limits.h"
+#include "limits/check_digit.h"
 #include "metrics/metrics.h"
 #include "oauth/decision_audit.h"
 #include "web/code_attempt_limits.h"
@@ -122,10 +123,10 @@ PageResult<CheckedForm> readCheckedForm(Services& services, const http::Request&
 }
 
 http::Response codeRejectedPage(const http::Request& request, const PageContext& context,
-                                const WebSession& session) {
+                                const WebSession& session, M message = M::CodeRejected) {
   CodeFormView view;
   view.csrf_token = csrfToken(session);
-  view.error = context.messages(M::CodeRejected);
+  view.error = context.messages(message);
   return pageResponse(request, context, 400, renderCodeForm(context, view));
 }
 
@@ -153,6 +154,14 @@ PageResult<DecidableCode> findDecidableCode(Services& services, const http::Requ
   auto canonical = input ? normalizeUserCode(*input) : std::nullopt;
   if (!canonical) {
     return unexpected(codeRejectedPage(request, context, session));
+  }
+  auto mistyped = limits::isMistypedCheckDigit(services.store, *canonical);
+  if (!mistyped) {
+    return unexpected(storeFailurePage(request, context, mistyped.error()));
+  }
+  if (*mistyped) {
+    spdlog::debug("event=user_code_check_digit_failed request_id={}", request.request_id);
+    return unexpected(codeRejectedPage(request, context, session, M::CheckDigitMismatch));
   }
 
   auto found = services.store.findByUserCode(hashSecret(*canonical));

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "store/binding_store_conformance.h"
+#include "store/client_code_conformance.h"
 #include "store/grant_store_conformance.h"
 #include "store/postgres/pg_schema.h"
 #include "store/postgres_test_database.h"
@@ -67,6 +68,7 @@ INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreConformanceTest, PostgresStoreFact
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, GrantStoreConformanceTest, PostgresStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreAdministrationTest, PostgresStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, BindingStoreConformanceTest, PostgresStoreFactory);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, ClientCodeStoreTest, PostgresStoreFactory);
 
 namespace {
 

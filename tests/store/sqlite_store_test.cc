@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "store/binding_store_conformance.h"
+#include "store/client_code_conformance.h"
 #include "store/grant_store_conformance.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/store_administration_conformance.h"
@@ -117,6 +118,7 @@ INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreConformanceTest, SqliteStoreFactory)
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, GrantStoreConformanceTest, SqliteStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreAdministrationTest, SqliteStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, BindingStoreConformanceTest, SqliteStoreFactory);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, ClientCodeStoreTest, SqliteStoreFactory);
 
 namespace {
 

@@ -114,6 +114,17 @@ StoreResult<Client> readClient(const Result& result, int row) {
   client.access_token_format = *format;
   client.refresh_grant = read.integer(11) != 0;
   client.may_introspect = read.integer(12) != 0;
+  auto profile = parseUserCodeProfile(read.text(13));
+  if (!profile) {
+    return unexpected(corruptRow("clients", "invalid user_code_profile"));
+  }
+  client.code_settings.user_code_profile = *profile;
+  if (!result.isNull(row, 14)) {
+    client.code_settings.device_code_ttl = seconds(read.integer(14));
+  }
+  if (!result.isNull(row, 15)) {
+    client.code_settings.poll_interval = seconds(read.integer(15));
+  }
   if (read.failed()) {
     return unexpected(corruptRow("clients", "a column has an unexpected value"));
   }

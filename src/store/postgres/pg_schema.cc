@@ -16,7 +16,7 @@ constexpr long long kMigrationLockKey = 0x6465766175746800;
 //
 // Conventions, the same as the SQLite backend's: secrets are 32-byte SHA-256 bytea, times are
 // bigint Unix milliseconds, scope lists are space-separated text.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id text PRIMARY KEY,
@@ -142,6 +142,13 @@ ALTER TABLE authorizations ADD COLUMN bound_subject text;
 -- address and its shortened User-Agent, '' when unknown.
 ALTER TABLE authorizations ADD COLUMN request_address text NOT NULL DEFAULT '';
 ALTER TABLE authorizations ADD COLUMN request_user_agent text NOT NULL DEFAULT '';
+)sql",
+    R"sql(
+-- Per-client user code profiles (RFC 8628 §6.1) and code lifetime and poll interval; NULL
+-- lifetimes use the server's settings.
+ALTER TABLE clients ADD COLUMN user_code_profile text NOT NULL DEFAULT 'letters:8:4';
+ALTER TABLE clients ADD COLUMN device_code_ttl_seconds bigint;
+ALTER TABLE clients ADD COLUMN poll_interval_seconds bigint;
 )sql",
 };
 

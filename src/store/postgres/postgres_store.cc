@@ -22,6 +22,14 @@ using postgres::Params;
 using postgres::Result;
 using postgres::Transaction;
 
+// A lifetime in whole seconds, or NULL for "use the server's setting".
+std::optional<long long> secondsOrNull(const std::optional<seconds>& value) {
+  if (!value) {
+    return std::nullopt;
+  }
+  return static_cast<long long>(value->count());
+}
+
 constexpr std::string_view kPoolSizeParameter = "pool_size";
 constexpr std::string_view kPoolTimeoutParameter = "pool_timeout";
 // Seconds libpq waits for a connection to be established, unless the URL sets connect_timeout.
@@ -261,7 +269,7 @@ StoreResult<void> PostgresStore::ping() {
 StoreResult<void> PostgresStore::insertClient(const Client& client) {
   static const std::string sql = fmt::format(
       "INSERT INTO clients ({}) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
       postgres::kClientColumns);
   Params params;
   params.text(client.id)
@@ -276,7 +284,10 @@ StoreResult<void> PostgresStore::insertClient(const Client& client) {
       .integer(toUnixMillis(client.created_at))
       .text(toString(client.access_token_format))
       .integer(client.refresh_grant ? 1 : 0)
-      .integer(client.may_introspect ? 1 : 0);
+      .integer(client.may_introspect ? 1 : 0)
+      .text(toString(client.code_settings.user_code_profile))
+      .integer(secondsOrNull(client.code_settings.device_code_ttl))
+      .integer(secondsOrNull(client.code_settings.poll_interval));
   return changedAny(run(pool_, sql, params, "inserting a client"));
 }
 
@@ -721,6 +732,22 @@ StoreResult<bool> PostgresStore::setClientSecret(const std::string& client_id,
   auto changed =
       changedOne(run(pool_, "UPDATE clients SET secret_hash = $1 WHERE id = $2 AND type = $3",
                      params, "setting a client secret"));
+  clients_.forget(client_id);
+  return changed;
+}
+
+StoreResult<bool> PostgresStore::setClientCodeSettings(const std::string& client_id,
+                                                       const ClientCodeSettings& settings) {
+  Params params;
+  params.text(toString(settings.user_code_profile))
+      .integer(secondsOrNull(settings.device_code_ttl))
+      .integer(secondsOrNull(settings.poll_interval))
+      .text(client_id);
+  auto changed = changedOne(run(pool_,
+                                "UPDATE clients SET user_code_profile = $1, "
+                                "device_code_ttl_seconds = $2, poll_interval_seconds = $3 "
+                                "WHERE id = $4",
+                                params, "setting a client's code settings"));
   clients_.forget(client_id);
   return changed;
 }

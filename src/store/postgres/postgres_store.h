@@ -78,6 +78,8 @@ class PostgresStore final : public Store {
                                     const std::string& subject) override;
   StoreResult<bool> setClientSecret(const std::string& client_id,
                                     const SecretHash& secret_hash) override;
+  StoreResult<bool> setClientCodeSettings(const std::string& client_id,
+                                          const ClientCodeSettings& settings) override;
 
   StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) override;
   StoreResult<bool> removeToken(const SecretHash& hash) override;

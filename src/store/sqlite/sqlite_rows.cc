@@ -98,6 +98,17 @@ StoreResult<Client> readClient(const Statement& row) {
   client.access_token_format = *format;
   client.refresh_grant = row.columnInt(11) != 0;
   client.may_introspect = row.columnInt(12) != 0;
+  auto profile = parseUserCodeProfile(row.columnText(13));
+  if (!profile) {
+    return unexpected(corruptRow("clients", "invalid user_code_profile"));
+  }
+  client.code_settings.user_code_profile = *profile;
+  if (!row.isNull(14)) {
+    client.code_settings.device_code_ttl = seconds(row.columnInt(14));
+  }
+  if (!row.isNull(15)) {
+    client.code_settings.poll_interval = seconds(row.columnInt(15));
+  }
   return client;
 }
 

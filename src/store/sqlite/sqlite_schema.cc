@@ -12,7 +12,7 @@ namespace {
 //
 // Conventions: secrets are 32-byte SHA-256 BLOBs, times are INTEGER Unix milliseconds, scope
 // lists are space-separated TEXT. STRICT tables reject values of the wrong type.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id TEXT PRIMARY KEY,
@@ -140,6 +140,13 @@ ALTER TABLE authorizations ADD COLUMN bound_subject TEXT;
 -- address and its shortened User-Agent, '' when unknown.
 ALTER TABLE authorizations ADD COLUMN request_address TEXT NOT NULL DEFAULT '';
 ALTER TABLE authorizations ADD COLUMN request_user_agent TEXT NOT NULL DEFAULT '';
+)sql",
+    R"sql(
+-- Per-client user code profiles (RFC 8628 §6.1) and code lifetime and poll interval; NULL
+-- lifetimes use the server's settings.
+ALTER TABLE clients ADD COLUMN user_code_profile TEXT NOT NULL DEFAULT 'letters:8:4';
+ALTER TABLE clients ADD COLUMN device_code_ttl_seconds INTEGER;
+ALTER TABLE clients ADD COLUMN poll_interval_seconds INTEGER;
 )sql",
 };
 

@@ -30,6 +30,14 @@ using sqlite::readUser;
 using sqlite::Statement;
 using sqlite::Transaction;
 
+// A lifetime in whole seconds, or NULL for "use the server's setting".
+std::optional<long long> secondsOrNull(const std::optional<seconds>& value) {
+  if (!value) {
+    return std::nullopt;
+  }
+  return static_cast<long long>(value->count());
+}
+
 // --- Statement runners -------------------------------------------------------------------
 
 // Runs a statement that returns no rows and returns the number of rows it changed.
@@ -192,14 +200,18 @@ StoreResult<void> SqliteStore::ping() {
 StoreResult<void> SqliteStore::insertClient(const Client& client) {
   const std::lock_guard writing(write_mutex_);
   static const std::string sql = fmt::format(
-      "INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kClientColumns);
+      "INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      kClientColumns);
   return changedAny(change(
       pool_, sql, client.id, client.name, toString(client.type), client.secret_hash,
       joinScope(client.allowed_scopes), joinScope(client.default_scopes),
       static_cast<long long>(client.device_grant), static_cast<long long>(client.may_approve),
       static_cast<long long>(client.access_token_ttl.count()), toUnixMillis(client.created_at),
       toString(client.access_token_format), static_cast<long long>(client.refresh_grant),
-      static_cast<long long>(client.may_introspect)));
+      static_cast<long long>(client.may_introspect),
+      toString(client.code_settings.user_code_profile),
+      secondsOrNull(client.code_settings.device_code_ttl),
+      secondsOrNull(client.code_settings.poll_interval)));
 }
 
 StoreResult<std::optional<Client>> SqliteStore::findClient(const std::string& client_id) {
@@ -627,6 +639,18 @@ StoreResult<bool> SqliteStore::setClientSecret(const std::string& client_id,
   auto changed =
       changedOne(change(pool_, "UPDATE clients SET secret_hash = ? WHERE id = ? AND type = ?",
                         secret_hash, client_id, toString(ClientType::Confidential)));
+  clients_.forget(client_id);
+  return changed;
+}
+
+StoreResult<bool> SqliteStore::setClientCodeSettings(const std::string& client_id,
+                                                     const ClientCodeSettings& settings) {
+  auto changed = changedOne(
+      change(pool_,
+             "UPDATE clients SET user_code_profile = ?, device_code_ttl_seconds = ?, "
+             "poll_interval_seconds = ? WHERE id = ?",
+             toString(settings.user_code_profile), secondsOrNull(settings.device_code_ttl),
+             secondsOrNull(settings.poll_interval), client_id));
   clients_.forget(client_id);
   return changed;
 }
