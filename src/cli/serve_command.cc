@@ -196,11 +196,13 @@ void reloadConfig(App& app, const ServeOptions& options) {
     spdlog::error("event=config_reload_failed error=\"{}\"", reloaded.error());
     return;
   }
+  // TODO: check the guessing odds of the stored clients against the reloaded limits, as
+  // start-up does (checkStartupOdds); a reload that loosens the limits is applied unchecked.
   app.reload(*reloaded);
 }
 
-// Refuses to serve stored clients whose user codes are too easy to guess under the configured
-// limits (RFC 8628 §5.1, server/code_odds.h), before the server listens. With the limits off the
+// Rejects stored clients whose user codes are too easy to guess under the configured
+// limits (RFC 8628 §5.1, server/code_odds.h) before the server listens. With the limits off the
 // odds are unbounded, which is logged as a warning. A store that cannot be opened is left to
 // App::start, which reports it.
 Expected<void, std::string> checkStartupOdds(const Config& config) {

@@ -1,10 +1,10 @@
 #pragma once
 
 // User codes (RFC 8628 §6.1). The default profile is 8 characters from 20 consonants without
-// look-alikes, which gives 20^8 ≈ 2^34.6 codes, shown as XXXX-XXXX; clients may have other
+// look-alikes, which gives 20^8 ≈ 2^34.6 codes, shown as XXXX-XXXX. Clients may have other
 // profiles (core/user_code_profile.h). The canonical form, which is hashed and stored, is the
-// code without dashes. Letter codes and digit codes cannot share a canonical form, and codes of
-// different lengths cannot either, so one hash finds a code whatever its profile.
+// code without dashes. Letter codes and digit codes never share a canonical form, and neither do
+// codes of different lengths, so one hash finds a code whatever its profile.
 
 #include <optional>
 #include <string>

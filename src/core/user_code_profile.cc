@@ -18,9 +18,9 @@ constexpr std::string_view kDigitAlphabet = "0123456789";
 constexpr std::string_view kProfileSyntax =
     "use letters:LENGTH:GROUP or digits:LENGTH:GROUP[:damm]";
 
-// The quasigroup of order 10 that Damm's 2004 thesis gives as an example; row = interim digit,
-// column = next digit. Every diagonal entry is 0, so a code followed by its check digit ends
-// with interim 0.
+// The totally anti-symmetric quasigroup of order 10 that is commonly published for the Damm
+// algorithm. The row is the interim digit and the column the next digit. Every diagonal entry
+// is 0, so a code followed by its check digit ends with interim 0.
 constexpr std::array<std::array<std::uint8_t, 10>, 10> kDammTable = {{
     {0, 3, 1, 7, 5, 9, 8, 6, 4, 2},
     {7, 0, 9, 2, 1, 5, 4, 8, 6, 3},

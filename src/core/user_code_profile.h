@@ -59,8 +59,8 @@ std::string generateUserCode(RandomSource& random, const UserCodeProfile& profil
 // Inserts a dash after every `profile.group` characters of a canonical code.
 std::string formatUserCode(std::string_view canonical, const UserCodeProfile& profile);
 
-// The Damm check digit of a string of ASCII digits (H. M. Damm, 2004): it catches every
-// single-digit error and every swap of two adjacent digits.
+// Computes the Damm check digit of a string of ASCII digits. It catches every single-digit error
+// and every swap of two adjacent digits.
 char dammCheckDigit(std::string_view digits);
 
 // Whether `digits`, ending in its check digit, passes the Damm check.

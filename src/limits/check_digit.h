@@ -1,9 +1,9 @@
 #pragma once
 
 // Codes with a wrong check digit. A digits profile with a Damm check digit
-// (core/user_code_profile.h) lets the server tell a mistyped code from a guess: a code whose
-// check digit fails cannot be any live code of such a profile, so it is rejected with its own
-// message and is not counted against the wrong-code budgets of RFC 8628 §5.1.
+// (core/user_code_profile.h) lets the server tell a mistyped code from a guess. A code whose
+// check digit fails cannot be a live code of such a profile. So it gets its own message and does
+// not count against the wrong-code budgets of RFC 8628 §5.1.
 
 #include <string_view>
 

@@ -22,8 +22,9 @@
 namespace devauth::oauth {
 namespace {
 
-// A code collision is a 2^-34 event per live code for user codes, so five draws that all
-// collide mean the store is reporting conflicts for another reason.
+// A user code collision is a 2^-34 event per live code for the default profile, and other
+// profiles pass the guessing-odds check, so five draws that all collide mean the store is
+// reporting conflicts for another reason.
 constexpr int kMaxInsertAttempts = 5;
 constexpr std::size_t kAuthorizationIdBytes = 16;
 // Retry-After sent when a client has too many live authorizations; some of them expire or

@@ -5,10 +5,11 @@
 //
 //   P = A x L / S
 //
-// A is the number of wrong codes one source address may enter during one code lifetime: the
-// per-address budget (or, when that is off, the all-sources budget) times the number of
-// budget windows a lifetime overlaps, ceil(lifetime / window) + 1. L is the cap on a client's
-// live authorizations. S is the code space of the client's profile without its check digit.
+// A is the number of wrong codes one source address may enter during one code lifetime. It is
+// the per-address budget times the number of budget windows a lifetime overlaps,
+// ceil(lifetime / window) + 1. When the per-address budget is off, the all-sources budget counts. L
+// is the cap on a client's live authorizations. S is the code space of the client's profile without
+// its check digit.
 
 #include <cstdint>
 #include <optional>

@@ -367,6 +367,25 @@ describe('BrowserPages limits and fallbacks at phone viewport', () => {
     }
   });
 
+  test('the code box groups letters by 4 and digits by 3 as they are typed', async () => {
+    const server = await startServer();
+    const page = await openPage('phone');
+    try {
+      await page.goto(`${server.url}/device`);
+      const box = page.getByLabel('Code');
+      await box.click();
+      await page.keyboard.type('123 456789-012345');
+      assert.equal(await box.inputValue(), '123-456-789-012-345');
+      await box.fill('');
+      await page.keyboard.type('bcdfghjklm');
+      assert.equal(await box.inputValue(), 'BCDF-GHJK-LM');
+      await checkPage(page);
+    } finally {
+      await page.context().close();
+      await server.stop();
+    }
+  });
+
   test('too many wrong codes get the 429 page', async () => {
     const server = await startServer(['--user-code-failures-per-session', '2']);
     const page = await openPage('phone');

@@ -66,9 +66,9 @@ TEST(UserCodeProfileTest, RejectsBadProfilesWithExactErrors) {
   }
 }
 
-// Published examples of the Damm algorithm: 572 has check digit 4 (the example of the
-// algorithm's Wikipedia article); 5724 and 112946 are valid, 5727 and 112949 are not (the
-// Rosetta Code task).
+// 572 has check digit 4 and 5724 is valid: the published example of the Damm page of
+// programmingalgorithms.com, which uses the same table. The other vectors were computed from
+// that table by a separate script.
 TEST(UserCodeProfileTest, DammMatchesPublishedVectors) {
   EXPECT_EQ(dammCheckDigit("572"), '4');
   EXPECT_EQ(dammCheckDigit("11294"), '6');

@@ -1,6 +1,6 @@
-// End-to-end tests of per-client user code profiles with the real binary: `client add` and
-// `client update` reject profiles that are too easy to guess, `client show` prints them,
-// `serve` and `config check` reject stored clients whose odds the limits no longer cover, and
+// End-to-end tests of per-client user code profiles with the real binary. `client add` and
+// `client update` reject profiles that are too easy to guess, and `client show` prints them.
+// `serve` and `config check` reject stored clients whose odds the limits no longer cover.
 // `login --speak` prints the code as it is read aloud.
 
 #include <gtest/gtest.h>
@@ -161,7 +161,7 @@ TEST_F(UserCodeProfileEndToEndTest, ClientUpdateChangesWhatShowPrints) {
   EXPECT_NE(shown->stdoutText().find("user code profile:     letters:10:5\n"), std::string::npos);
 }
 
-// A client added under strict limits is refused once the server runs with the defaults.
+// A client added under strict limits is rejected once the server runs with the defaults.
 TEST_F(UserCodeProfileEndToEndTest, ServeAndConfigCheckRejectStoredEasyProfile) {
   const std::string strict = writeFile("strict.toml", kStrictLimits);
   auto added = run({"client", "add", "keypad", "--user-code-profile", "digits:9:3:damm", "--config",

@@ -1,6 +1,6 @@
 // Per-client user code profiles over HTTP: digits codes with a Damm check digit, per-client
 // lifetimes and intervals, the spoken forms in the device authorization response, and the
-// approval API's answer to a mistyped check digit.
+// approval API's response to a mistyped check digit.
 
 #include <regex>
 
