@@ -169,7 +169,7 @@ int runAuthorizationCancel(const AdminOptions& options) {
 
   std::size_t cancelled = 0;
   for (const auto& authorization : *selected) {
-    auto denied = store->deny(authorization.id, std::string(kAdminSubject), now);
+    auto denied = store->cancelAuthorization(authorization.id, std::string(kAdminSubject), now);
     if (!denied) {
       std::cerr << "devauth authorization cancel: cannot cancel " << authorization.id << ": "
                 << denied.error().message << "\n";

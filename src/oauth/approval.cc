@@ -246,7 +246,10 @@ EndpointResult<Authorization> loadPendingAuthorization(Services& services,
     }
     return unexpected(undecidableCode());
   }
-  metrics::recordStage(metrics::Stage::CodeEntered);
+  // A backend that binds a code and later approves it entered the code once for the funnel.
+  if (action != DecisionAction::Bind) {
+    metrics::recordStage(metrics::Stage::CodeEntered);
+  }
   return std::move(**found);
 }
 

@@ -121,16 +121,21 @@ class Store {
   virtual StoreResult<bool> deny(const std::string& id, const std::string& subject,
                                  TimePoint now) = 0;
 
+  // pending -> denied like deny(), but whatever the bound subject: an administrator cancels the
+  // code. `subject` names the administrator.
+  virtual StoreResult<bool> cancelAuthorization(const std::string& id, const std::string& subject,
+                                                TimePoint now) = 0;
+
   // approved -> redeemed, if approved and unexpired at `now`, and in the same transaction
   // stores `token` (when set). Returns false, storing nothing, when another redemption won.
   // Also clears the sealed relay token, which is delivered at most once.
   virtual StoreResult<bool> redeem(const std::string& id, const std::optional<IssuedToken>& token,
                                    TimePoint now) = 0;
 
-  // Starts calling `callback` with the id of each authorization that approve() or deny() moved
-  // out of pending: at once for this store object, and soon after for other store objects and
-  // processes on the same database. While `watching` returns false, a backend may skip the
-  // checks that cost database work. See store/decision_feed.h.
+  // Starts calling `callback` with the id of each authorization that approve(), deny() or
+  // cancelAuthorization() moved out of pending: at once for this store object, and soon after for
+  // other store objects and processes on the same database. While `watching` returns false, a
+  // backend may skip the checks that cost database work. See store/decision_feed.h.
   virtual StoreResult<std::unique_ptr<DecisionFeed>> watchDecisions(
       DecisionCallback callback, std::function<bool()> watching) = 0;
 

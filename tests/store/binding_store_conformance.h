@@ -142,6 +142,28 @@ TYPED_TEST_P(BindingStoreConformanceTest, BoundAuthorizationAcceptsItsSubject) {
   EXPECT_EQ(this->reload(to_deny).state, AuthorizationState::Denied);
 }
 
+TYPED_TEST_P(BindingStoreConformanceTest, CancelDeniesWhateverTheBinding) {
+  const Authorization bound = this->addAuthorization("cancel-bound");
+  const Authorization expired = this->addAuthorization("cancel-expired");
+  ASSERT_TRUE(
+      conformance::won(this->store().bindSubject(bound.id, "subject-customer", conformance::kT0)));
+
+  EXPECT_TRUE(
+      conformance::won(this->store().cancelAuthorization(bound.id, "admin", conformance::kT0)));
+  auto again = this->store().cancelAuthorization(bound.id, "admin", conformance::kT0);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(*again);
+  auto too_late = this->store().cancelAuthorization(expired.id, "admin", conformance::kExpiresAt);
+  ASSERT_TRUE(too_late) << too_late.error().message;
+  EXPECT_FALSE(*too_late);
+
+  const Authorization cancelled = this->reload(bound);
+  EXPECT_EQ(cancelled.state, AuthorizationState::Denied);
+  EXPECT_EQ(cancelled.subject, "admin");
+  EXPECT_EQ(cancelled.decided_at, conformance::kT0);
+  EXPECT_EQ(this->reload(expired).state, AuthorizationState::Pending);
+}
+
 TYPED_TEST_P(BindingStoreConformanceTest, RacingBindAndApproveHaveOneSide) {
   for (int round = 0; round < 5; ++round) {
     this->expectBindOrApproval({&this->store()}, "race-bind-" + std::to_string(round));
@@ -160,7 +182,8 @@ TYPED_TEST_P(BindingStoreConformanceTest, RacingBindAndApproveAcrossTwoStoresHav
 REGISTER_TYPED_TEST_SUITE_P(BindingStoreConformanceTest, InsertStoresBoundSubject,
                             BindKeepsFirstSubject, BindFailsUnlessPendingAndUnexpired,
                             BoundAuthorizationRejectsOtherSubjects,
-                            BoundAuthorizationAcceptsItsSubject, RacingBindAndApproveHaveOneSide,
+                            BoundAuthorizationAcceptsItsSubject, CancelDeniesWhateverTheBinding,
+                            RacingBindAndApproveHaveOneSide,
                             RacingBindAndApproveAcrossTwoStoresHaveOneSide);
 
 }  // namespace devauth::testing

@@ -516,6 +516,23 @@ StoreResult<std::unique_ptr<DecisionFeed>> PostgresStore::watchDecisions(
       keywords_, values_, decisions_, std::move(callback)));
 }
 
+// Notifies like deny(), so held polls of the cancelled code answer at once.
+StoreResult<bool> PostgresStore::cancelAuthorization(const std::string& id,
+                                                     const std::string& subject, TimePoint now) {
+  Params params;
+  params.text(subject).integer(toUnixMillis(now)).text(id);
+  static const std::string sql = fmt::format(
+      "WITH decided AS (UPDATE authorizations SET state = 'denied', subject = $1, "
+      "decided_at = $2 WHERE id = $3 AND state = 'pending' AND expires_at > $2 RETURNING id) "
+      "SELECT pg_notify('{}', id) FROM decided",
+      postgres::kDecisionChannel);
+  auto cancelled = changedOne(run(pool_, sql, params, "cancelling an authorization"));
+  if (cancelled && *cancelled) {
+    decisions_.publish(id);
+  }
+  return cancelled;
+}
+
 StoreResult<bool> PostgresStore::redeem(const std::string& id,
                                         const std::optional<IssuedToken>& token, TimePoint now) {
   return redeemStoring(id, token ? &*token : nullptr, nullptr, nullptr, now);

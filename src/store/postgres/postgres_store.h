@@ -64,6 +64,8 @@ class PostgresStore final : public Store {
   StoreResult<bool> deny(const std::string& id, const std::string& subject, TimePoint now) override;
   StoreResult<std::unique_ptr<DecisionFeed>> watchDecisions(
       DecisionCallback callback, std::function<bool()> watching) override;
+  StoreResult<bool> cancelAuthorization(const std::string& id, const std::string& subject,
+                                        TimePoint now) override;
   StoreResult<bool> redeem(const std::string& id, const std::optional<IssuedToken>& token,
                            TimePoint now) override;
   StoreResult<std::size_t> countLiveAuthorizations(const std::string& client_id,

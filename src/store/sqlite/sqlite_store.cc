@@ -424,6 +424,21 @@ StoreResult<std::unique_ptr<DecisionFeed>> SqliteStore::watchDecisions(
   return std::unique_ptr<DecisionFeed>(std::move(feed).value());
 }
 
+StoreResult<bool> SqliteStore::cancelAuthorization(const std::string& id,
+                                                   const std::string& subject, TimePoint now) {
+  std::unique_lock writing(write_mutex_);
+  auto cancelled =
+      changedOne(change(pool_,
+                        "UPDATE authorizations SET state = 'denied', subject = ?, "
+                        "decided_at = ? WHERE id = ? AND state = 'pending' AND expires_at > ?",
+                        subject, toUnixMillis(now), id, toUnixMillis(now)));
+  writing.unlock();
+  if (cancelled && *cancelled) {
+    decisions_.publish(id);
+  }
+  return cancelled;
+}
+
 StoreResult<bool> SqliteStore::redeem(const std::string& id,
                                       const std::optional<IssuedToken>& token, TimePoint now) {
   return redeemStoring(id, token ? &*token : nullptr, nullptr, nullptr, now);
