@@ -62,8 +62,9 @@ struct Config {
 
   // Rate limits against user-code guessing, flooding and client-secret guessing.
   AbuseLimits limits;
-  // Whether the limits count the last X-Forwarded-For address instead of the peer address. Set
-  // it only behind a reverse proxy that appends the client's address to that header.
+  // Whether the limits count, and the consent page shows, the last X-Forwarded-For address
+  // instead of the peer address. Set it only behind a reverse proxy that appends the client's
+  // address to that header.
   bool trust_forwarded_for = false;
 
   // scopes_supported in the metadata (RFC 8414 §2). Empty: the union of the registered

@@ -453,8 +453,8 @@ std::vector<Setting> makeSettings() {
           .env = "DEVAUTH_PROXY_TRUST_FORWARDED_FOR",
           .flag = "--trust-forwarded-for",
           .type = SettingType::Boolean,
-          .help = "Count limits by the last X-Forwarded-For address; only behind a reverse proxy "
-                  "that appends it",
+          .help = "Count limits by, and show on the consent page, the last X-Forwarded-For "
+                  "address; only behind a reverse proxy that appends it",
           .set = [](Config& c, const SettingValue& v) { c.trust_forwarded_for = booleanOf(v); },
           .get = [](const Config& c) -> SettingValue { return c.trust_forwarded_for; },
       },
