@@ -16,6 +16,7 @@ namespace devauth::limits {
 // false when a client has an unchecked digits profile of the same length, because the input
 // could then be one of that client's codes and must count as a guess. Reads the clients only
 // when the check digit fails.
+// NOTE: such inputs spend no budget, so each one costs a read of the whole clients table.
 StoreResult<bool> isMistypedCheckDigit(Store& store, std::string_view canonical);
 
 }  // namespace devauth::limits
