@@ -1,9 +1,9 @@
 #pragma once
 
 // Notices that device authorizations were approved or denied, so that held device token polls
-// (oauth/held_polls.h) answer at once. Each backend delivers decisions made through the same
-// Store object directly, and those of other Store objects and processes on the same database
-// through a watcher of its own (PostgreSQL LISTEN/NOTIFY, SQLite PRAGMA data_version).
+// (oauth/held_polls.h) get their response at once. Each backend delivers decisions made through
+// the same Store object directly, and those of other Store objects and processes on the same
+// database through a watcher of its own (PostgreSQL LISTEN/NOTIFY, SQLite PRAGMA data_version).
 
 #include <cstdint>
 #include <functional>
