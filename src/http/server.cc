@@ -413,7 +413,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Keeps the connection open until the deferral is completed. A read stays outstanding
-  // meanwhile, so that a client that closes the connection is noticed; bytes of a next
+  // meanwhile, so that a client that closes the connection is noticed. Bytes of a next
   // (pipelined) request are kept in the buffer.
   void enterHold(const std::shared_ptr<Request>& request, std::shared_ptr<SessionDeferral> deferral,
                  SteadyClock::time_point started) {

@@ -42,7 +42,8 @@ bool HeldPolls::hold(const http::Request& request, const std::string& authorizat
   entry->client_id = client_id;
   entry->check = std::move(check);
   entry->stop_answer = std::move(stop_answer);
-  // The callbacks hold the entry weakly: the entry holds the response, which holds them.
+  // The callbacks keep only a weak pointer to the entry, because the entry owns the response,
+  // which owns the callbacks.
   std::weak_ptr<Entry> weak = entry;
   http::HoldCallbacks callbacks;
   callbacks.on_end = [this, weak](http::HoldEnd reason) {
