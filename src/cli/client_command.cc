@@ -371,12 +371,16 @@ void addCodeSettingOptions(CLI::App& command, CodeSettingOptions& options) {
                      "User codes of the client: letters:LENGTH:GROUP or "
                      "digits:LENGTH:GROUP[:damm], for example digits:12:3:damm "
                      "(default: letters:8:4)");
-  command.add_option("--expires-in", options.expires_in,
-                     "Lifetime of the client's codes, in seconds; 0 uses the server's "
-                     "--expires-in");
-  command.add_option("--interval", options.interval,
-                     "Minimum time between the client's polls, in seconds; 0 uses the server's "
-                     "--interval");
+  command
+      .add_option("--expires-in", options.expires_in,
+                  "Lifetime of the client's codes, in seconds; 0 uses the server's "
+                  "--expires-in")
+      ->check(CLI::NonNegativeNumber);
+  command
+      .add_option("--interval", options.interval,
+                  "Minimum time between the client's polls, in seconds; 0 uses the server's "
+                  "--interval")
+      ->check(CLI::NonNegativeNumber);
   command.add_option("--config", options.config_file,
                      "The server's TOML configuration, whose limits the guessing odds of the "
                      "user codes are checked against (default: the built-in limits and "

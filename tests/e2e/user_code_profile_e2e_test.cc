@@ -131,6 +131,17 @@ TEST_F(UserCodeProfileEndToEndTest, ClientAddRejectsBadProfileText) {
             "or digits:LENGTH:GROUP[:damm]\n");
 }
 
+TEST_F(UserCodeProfileEndToEndTest, ClientAddRejectsNegativeLifetimeAndInterval) {
+  for (const char* flag : {"--interval", "--expires-in"}) {
+    auto added = run({"client", "add", "keypad", flag, "-1", "--store", store_});
+
+    EXPECT_NE(added->waitForExit(0ms), 0) << flag;
+    EXPECT_NE(added->stderrText().find(flag), std::string::npos) << added->stderrText();
+  }
+  auto shown = run({"client", "show", "keypad", "--store", store_});
+  EXPECT_NE(shown->waitForExit(0ms), 0) << shown->stdoutText();
+}
+
 TEST_F(UserCodeProfileEndToEndTest, ClientUpdateChangesWhatShowPrints) {
   auto added = run({"client", "add", "keypad", "--user-code-profile", "digits:12:3:damm",
                     "--expires-in", "300", "--store", store_});
