@@ -344,7 +344,8 @@ TEST_F(HeldPollTest, MetadataAdvertisesMaximumWait) {
   const HttpResult result = httpRequest(port(), "GET", "/.well-known/oauth-authorization-server");
 
   ASSERT_EQ(result.status, 200u);
-  const auto* member = jsonObject(result).if_contains("devauth_device_poll_max_wait");
+  const boost::json::object metadata = jsonObject(result);
+  const auto* member = metadata.if_contains("devauth_device_poll_max_wait");
   ASSERT_NE(member, nullptr) << result.body;
   EXPECT_EQ(member->as_int64(), 10);
 }
