@@ -349,7 +349,7 @@ void App::reload(const Config& reloaded) {
   }
   Config next = impl_->generations.back()->config;
   const std::vector<std::string> need_restart = applyReloadable(next, reloaded);
-  configureLogging(next.log_level, next.log_format);
+  reconfigureLogging(next.log_level, next.log_format);
   impl_->publish(next);
   for (const auto& key : need_restart) {
     spdlog::warn(

@@ -142,21 +142,17 @@ std::string jsonLogLine(std::string_view timestamp, std::string_view level,
   return boost::json::serialize(line);
 }
 
-void configureLogging(std::string_view level, std::string_view format) {
-  auto logger = spdlog::get(std::string(kLoggerName));
-  if (!logger) {
-    logger = spdlog::stderr_logger_mt(std::string(kLoggerName));
-  }
-  if (format == "json") {
-    logger->set_formatter(std::make_unique<JsonFormatter>());
-  } else {
-    logger->set_pattern(std::string(kPattern));
-  }
-  // A reload keeps the logger, so threads that are logging never see it replaced.
-  if (spdlog::default_logger_raw() != logger.get()) {
-    spdlog::set_default_logger(logger);
-  }
+namespace {
 
+void applyFormat(spdlog::logger& logger, std::string_view format) {
+  if (format == "json") {
+    logger.set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    logger.set_pattern(std::string(kPattern));
+  }
+}
+
+void applyLevel(std::string_view level) {
   const auto parsed = parseLevel(level);
   spdlog::set_level(parsed.value_or(spdlog::level::info));
   if (!parsed) {
@@ -165,6 +161,27 @@ void configureLogging(std::string_view level, std::string_view format) {
         "error, critical or off; using info\"",
         level);
   }
+}
+
+}  // namespace
+
+void configureLogging(std::string_view level, std::string_view format) {
+  auto logger = spdlog::get(std::string(kLoggerName));
+  if (!logger) {
+    logger = spdlog::stderr_logger_mt(std::string(kLoggerName));
+  }
+  applyFormat(*logger, format);
+  if (spdlog::default_logger_raw() != logger.get()) {
+    spdlog::set_default_logger(logger);
+  }
+  applyLevel(level);
+}
+
+void reconfigureLogging(std::string_view level, std::string_view format) {
+  // The sinks of spdlog's loggers take their own mutex to change the formatter, and the level
+  // is atomic, so threads that are logging see either the old or the new settings.
+  applyFormat(*spdlog::default_logger_raw(), format);
+  applyLevel(level);
 }
 
 }  // namespace devauth

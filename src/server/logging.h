@@ -13,9 +13,13 @@ namespace devauth {
 
 // Installs a stderr logger as spdlog's default. `level` is one of trace, debug, info, warn,
 // error, critical or off; an unknown level selects info and logs a warning. `format` is "text"
-// (`2024-01-31T12:00:00.123+0000 info event=...`) or "json". Safe to call again from any thread
-// to change the level or the format (a SIGHUP reload does).
+// (`2024-01-31T12:00:00.123+0000 info event=...`) or "json". Call it before other threads log:
+// replacing spdlog's default logger races with threads that are logging through it.
 void configureLogging(std::string_view level, std::string_view format = "text");
+
+// Changes the level and the format of spdlog's current default logger without replacing it, so
+// it is safe while other threads log (a SIGHUP reload calls it).
+void reconfigureLogging(std::string_view level, std::string_view format);
 
 // Turns one log message of key=value pairs into a JSON object with ts, level and msg first.
 // A message that is not key=value pairs becomes the msg. Exposed for tests.
