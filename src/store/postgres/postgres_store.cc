@@ -485,11 +485,16 @@ StoreResult<bool> PostgresStore::approve(const std::string& id, const std::strin
       "AND (bound_subject IS NULL OR bound_subject = $1) RETURNING id) "
       "SELECT pg_notify('{}', id) FROM decided",
       postgres::kDecisionChannel);
-  auto approved = changedOne(run(pool_, sql, params, "approving an authorization"));
-  if (approved && *approved) {
+  return decide(sql, params, "approving an authorization", id);
+}
+
+StoreResult<bool> PostgresStore::decide(const std::string& sql, const Params& params,
+                                        std::string_view operation, const std::string& id) {
+  auto changed = changedOne(run(pool_, sql, params, operation));
+  if (changed && *changed) {
     decisions_.publish(id);
   }
-  return approved;
+  return changed;
 }
 
 StoreResult<bool> PostgresStore::deny(const std::string& id, const std::string& subject,
@@ -502,11 +507,7 @@ StoreResult<bool> PostgresStore::deny(const std::string& id, const std::string& 
       "AND (bound_subject IS NULL OR bound_subject = $1) RETURNING id) "
       "SELECT pg_notify('{}', id) FROM decided",
       postgres::kDecisionChannel);
-  auto denied = changedOne(run(pool_, sql, params, "denying an authorization"));
-  if (denied && *denied) {
-    decisions_.publish(id);
-  }
-  return denied;
+  return decide(sql, params, "denying an authorization", id);
 }
 
 StoreResult<std::unique_ptr<DecisionFeed>> PostgresStore::watchDecisions(
@@ -526,11 +527,7 @@ StoreResult<bool> PostgresStore::cancelAuthorization(const std::string& id,
       "decided_at = $2 WHERE id = $3 AND state = 'pending' AND expires_at > $2 RETURNING id) "
       "SELECT pg_notify('{}', id) FROM decided",
       postgres::kDecisionChannel);
-  auto cancelled = changedOne(run(pool_, sql, params, "cancelling an authorization"));
-  if (cancelled && *cancelled) {
-    decisions_.publish(id);
-  }
-  return cancelled;
+  return decide(sql, params, "cancelling an authorization", id);
 }
 
 StoreResult<bool> PostgresStore::redeem(const std::string& id,

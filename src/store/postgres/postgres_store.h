@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/client_cache.h"
@@ -116,6 +117,11 @@ class PostgresStore final : public Store {
       : keywords_(location.keywords),
         values_(location.values),
         pool_(std::move(location.keywords), std::move(location.values), location.pool) {}
+
+  // Runs a decision statement (approve, deny or cancel) that calls pg_notify for the row it
+  // changed, and wakes this process's held polls of `id` when it changed one.
+  StoreResult<bool> decide(const std::string& sql, const postgres::Params& params,
+                           std::string_view operation, const std::string& id);
 
   // approved -> redeemed, storing `token`, and `grant` with `refresh_token` when set, in one
   // transaction.
