@@ -197,7 +197,8 @@ void reloadConfig(App& app, const ServeOptions& options) {
     return;
   }
   // TODO: check the guessing odds of the stored clients against the reloaded limits, as
-  // start-up does (checkStartupOdds); a reload that loosens the limits is applied unchecked.
+  // start-up does (checkStartupOdds). Until then a reload that loosens the limits is applied
+  // unchecked.
   app.reload(*reloaded);
 }
 

@@ -27,7 +27,7 @@ enum class AccessTokenFormat { Opaque, Jwt };
 std::string_view toString(AccessTokenFormat format);
 std::optional<AccessTokenFormat> parseAccessTokenFormat(std::string_view text);
 
-// How a client's device authorizations look to the device and the person (RFC 8628 §3.2, §6.1).
+// Per-client user code format, code lifetime and poll interval (RFC 8628 §3.2, §6.1).
 struct ClientCodeSettings {
   UserCodeProfile user_code_profile;
   // expires_in of the client's codes; unset: the server's device.expires_in.
