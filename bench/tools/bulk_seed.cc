@@ -57,7 +57,7 @@ Expected<std::vector<SeededCode>, std::string> seedAuthorizations(const std::str
       "INSERT INTO authorizations (id, device_code_hash, user_code_hash, client_id, scope, state, "
       "created_at, expires_at, interval_seconds, last_poll_at, subject, decided_at, "
       "relay_public_key, sealed_relay_token) "
-      "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, NULL, NULL, NULL, ?, NULL)";
+      "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, NULL, NULL, NULL, NULL, NULL)";
   if (sqlite3_prepare_v2(db.get(), sql, -1, &prepared, nullptr) != SQLITE_OK) {
     return unexpected(lastError(db.get(), "prepare"));
   }
@@ -74,12 +74,6 @@ Expected<std::vector<SeededCode>, std::string> seedAuthorizations(const std::str
     const std::string& id = codes.id;
     const SecretHash device_hash = hashSecret(codes.device_code);
     const SecretHash user_hash = hashSecret(codes.user_code);
-    RelayPublicKey relay_key{};
-    if (inserted < options.kept_codes) {
-      relay_key = relayPublicKeyFor(codes.device_code);
-    } else {
-      random.fill(relay_key);
-    }
 
     sqlite3_stmt* s = insert.get();
     sqlite3_reset(s);
@@ -91,7 +85,6 @@ Expected<std::vector<SeededCode>, std::string> seedAuthorizations(const std::str
     sqlite3_bind_int64(s, 6, created_at);
     sqlite3_bind_int64(s, 7, expires_at);
     sqlite3_bind_int64(s, 8, options.interval.count());
-    bindBlob(s, 9, relay_key.data(), relay_key.size());
     const int stepped = sqlite3_step(s);
     if (stepped == SQLITE_CONSTRAINT) {
       // A user code drawn twice among many rows (20^8 codes); draw new codes, as the server does.

@@ -2,8 +2,9 @@
 
 // Fills a migrated devauth SQLite database with pending device authorizations in one
 // transaction, for the benchmarks. A row inserted here is the row that POST
-// /oauth/device/begin would have stored: the SHA-256 hashes of a real device code and user
-// code, the client, scope, times in Unix milliseconds and the relay public key.
+// /oauth/device/begin would have stored for a client that does not accept relayed tokens: the
+// SHA-256 hashes of a real device code and user code, the client, scope, times in Unix
+// milliseconds, and no relay public key.
 
 #include <cstddef>
 #include <string>
@@ -18,9 +19,7 @@ struct SeedOptions {
   std::string client_id;
   std::string scope;
   std::size_t rows = 0;
-  // The first `kept_codes` rows get their relay public key derived from the device code, as the
-  // server does, and their codes are returned. The remaining rows get a random relay key, which
-  // matters only when a token is relayed to that device code, and nobody knows those codes.
+  // The codes of the first `kept_codes` rows are returned.
   std::size_t kept_codes = 0;
   TimePoint now{};
   seconds ttl{600};

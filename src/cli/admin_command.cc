@@ -395,6 +395,7 @@ int runClientShow(const AdminOptions& options) {
             << "default scopes:        " << joinScope(client->default_scopes) << "\n"
             << "device grant:          " << (client->device_grant ? "yes" : "no") << "\n"
             << "may approve:           " << (client->may_approve ? "yes" : "no") << "\n"
+            << "relayed tokens:        " << (client->accepts_relayed_tokens ? "yes" : "no") << "\n"
             << "access token lifetime: " << client->access_token_ttl.count() << " seconds\n"
             << "user code profile:     " << toString(client->code_settings.user_code_profile)
             << "\n"

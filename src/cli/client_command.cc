@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,25 @@ struct CodeSettingOptions {
   std::string config_file;
 };
 
+// --relay-tokens and --no-relay-tokens of `client add` and `client update`; unset when
+// neither flag was given.
+struct RelayTokenOptions {
+  CLI::Option* accept = nullptr;
+  CLI::Option* reject = nullptr;
+  bool accept_flag = false;
+  bool reject_flag = false;
+
+  std::optional<bool> requested() const {
+    if (accept->count() > 0) {
+      return true;
+    }
+    if (reject->count() > 0) {
+      return false;
+    }
+    return std::nullopt;
+  }
+};
+
 struct ClientAddOptions {
   std::string id;
   std::string name;
@@ -44,12 +64,14 @@ struct ClientAddOptions {
   bool may_introspect = false;
   long token_ttl = 3600;
   std::string access_token_format = "opaque";
+  RelayTokenOptions relay_tokens;
   CodeSettingOptions codes;
   std::string store{kDefaultStore};
 };
 
 struct ClientUpdateOptions {
   std::string id;
+  RelayTokenOptions relay_tokens;
   CodeSettingOptions codes;
   std::string store{kDefaultStore};
 };
@@ -161,6 +183,7 @@ Expected<Client, std::string> buildClient(const ClientAddOptions& options, TimeP
   client.may_approve = options.may_approve;
   client.refresh_grant = options.refresh_tokens;
   client.may_introspect = options.may_introspect;
+  client.accepts_relayed_tokens = options.relay_tokens.requested().value_or(false);
   client.access_token_ttl = seconds(options.token_ttl);
   // CLI::IsMember below admits only the two names.
   client.access_token_format =
@@ -269,6 +292,11 @@ int runClientUpdate(const ClientUpdateOptions& options) {
   }
 
   auto stored = store.value()->setClientCodeSettings(options.id, *settings);
+  if (stored && stored.value()) {
+    if (const auto relay_tokens = options.relay_tokens.requested()) {
+      stored = store.value()->setClientAcceptsRelayedTokens(options.id, *relay_tokens);
+    }
+  }
   if (!stored || !stored.value()) {
     std::cerr << "devauth client update: cannot store the client '" << options.id
               << "': " << (stored ? "it was removed" : stored.error().message) << "\n";
@@ -289,6 +317,9 @@ std::string describeFlags(const Client& client) {
   }
   if (client.may_introspect) {
     flags.push_back("may-introspect");
+  }
+  if (client.accepts_relayed_tokens) {
+    flags.push_back("relay-tokens");
   }
   flags.push_back(fmt::format("token-ttl={}s", client.access_token_ttl.count()));
   if (client.access_token_format == AccessTokenFormat::Jwt) {
@@ -387,6 +418,18 @@ void addCodeSettingOptions(CLI::App& command, CodeSettingOptions& options) {
                      "DEVAUTH_* variables)");
 }
 
+void addRelayTokenOptions(CLI::App& command, RelayTokenOptions& options) {
+  options.accept = command.add_flag(
+      "--relay-tokens", options.accept_flag,
+      "Let trusted backends relay their own access token to this client's devices through the "
+      "approval API; each device authorization then costs an X25519 key derivation");
+  options.reject =
+      command
+          .add_flag("--no-relay-tokens", options.reject_flag,
+                    "Do not accept relayed tokens for this client (the default for a new client)")
+          ->excludes(options.accept);
+}
+
 void addClientAddCommand(CLI::App& client, int& exit_code) {
   auto options = std::make_shared<ClientAddOptions>();
   CLI::App* add = client.add_subcommand("add", "Register a client");
@@ -419,6 +462,7 @@ void addClientAddCommand(CLI::App& client, int& exit_code) {
                   "as RFC 9068 describes, which resource servers verify with the JWKS")
       ->capture_default_str()
       ->check(CLI::IsMember({"opaque", "jwt"}));
+  addRelayTokenOptions(*add, options->relay_tokens);
   addCodeSettingOptions(*add, options->codes);
   addStoreOption(*add, options->store);
   add->callback([options, &exit_code] { exit_code = runClientAdd(*options); });
@@ -427,8 +471,10 @@ void addClientAddCommand(CLI::App& client, int& exit_code) {
 void addClientUpdateCommand(CLI::App& client, int& exit_code) {
   auto options = std::make_shared<ClientUpdateOptions>();
   CLI::App* update = client.add_subcommand(
-      "update", "Change a client's user code profile, code lifetime or poll interval");
+      "update",
+      "Change a client's user code profile, code lifetime, poll interval or relayed tokens");
   update->add_option("ID", options->id, "Client id to update")->required();
+  addRelayTokenOptions(*update, options->relay_tokens);
   addCodeSettingOptions(*update, options->codes);
   addStoreOption(*update, options->store);
   update->callback([options, &exit_code] { exit_code = runClientUpdate(*options); });

@@ -52,8 +52,9 @@ struct Authorization {
   std::optional<std::string> bound_subject;
 
   // A token handed in by a trusted backend at approval, sealed to relay_public_key; the device
-  // receives it in place of a token minted here.
-  RelayPublicKey relay_public_key{};
+  // receives it in place of a token minted here. The key is set only when the client accepts
+  // relayed tokens (Client::accepts_relayed_tokens) at the time of the device request.
+  std::optional<RelayPublicKey> relay_public_key;
   std::optional<std::string> sealed_relay_token;
 
   // The origin of the device authorization request, shown on the consent page so that a

@@ -60,6 +60,10 @@ struct Client {
   // Whether the client may call the introspection endpoint (RFC 7662 §2.1), as a resource
   // server does. Only confidential clients may have it.
   bool may_introspect = false;
+  // Whether a trusted backend may relay its own access token to this client's devices through
+  // the approval API. Only then does a device authorization of the client get a relay key,
+  // whose X25519 derivation is most of the CPU cost of a device authorization request.
+  bool accepts_relayed_tokens = false;
   // Access token lifetime for tokens minted for this client.
   seconds access_token_ttl{3600};
   AccessTokenFormat access_token_format = AccessTokenFormat::Opaque;

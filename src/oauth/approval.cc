@@ -11,7 +11,11 @@
 //  4. user_code and subject are present and well-formed, and so is the optional relayed
 //     token of an approval -> invalid_request;
 //  5. the code is known, unexpired, pending, and unbound or bound to `subject` ->
-//     invalid_grant, with one body for all of them, so a binding cannot be probed.
+//     invalid_grant, with one body for all of them, so a binding cannot be probed;
+//  6. an approval that relays a token is for a code whose client accepts relayed tokens, so
+//     that the authorization has a relay key -> invalid_request. It runs after step 5, so a
+//     caller gets this error only for a code that it may decide, and learns no more than a bind
+//     tells it.
 // The store's conditional update decides races between concurrent binds, approvals and denials.
 
 #include <spdlog/spdlog.h>
@@ -253,6 +257,19 @@ EndpointResult<Authorization> loadPendingAuthorization(Services& services,
   return std::move(**found);
 }
 
+// A relayed token is sealed to the authorization's relay key, which begin derives only for a
+// client that accepts relayed tokens. Nothing is stored, so the code stays pending.
+EndpointResult<void> checkRelayAccepted(const DecisionRequest& decision_request,
+                                        const Authorization& authorization) {
+  if (!decision_request.relay_token || authorization.relay_public_key) {
+    return {};
+  }
+  return fail(OAuthErrorCode::InvalidRequest,
+              "The device's client does not accept relayed tokens: approve without access_token, "
+              "or enable them with `devauth client update CLIENT_ID --relay-tokens` and start a "
+              "new device authorization.");
+}
+
 const char* storeOperation(DecisionAction action) {
   switch (action) {
     case DecisionAction::Bind:
@@ -288,8 +305,9 @@ EndpointResult<void> applyAction(Services& services, const http::Request& reques
     applied = services.store.bindSubject(authorization.id, decision_request.subject, now);
   } else if (action == DecisionAction::Approve) {
     std::optional<std::string> sealed;
-    if (decision_request.relay_token) {
-      sealed = sealRelayToken(authorization.relay_public_key,
+    // checkRelayAccepted has made sure that a relayed token comes with a relay key.
+    if (decision_request.relay_token && authorization.relay_public_key) {
+      sealed = sealRelayToken(*authorization.relay_public_key,
                               serializeRelayToken(*decision_request.relay_token));
     }
     applied = services.store.approve(authorization.id, decision_request.subject, sealed, now);
@@ -333,6 +351,11 @@ http::Response handleAction(Services& services, const http::Request& request,
   auto authorization = loadPendingAuthorization(services, request, *decision_request, action, now);
   if (!authorization) {
     return errorResponse(request, authorization.error());
+  }
+
+  auto accepted = checkRelayAccepted(*decision_request, *authorization);
+  if (!accepted) {
+    return errorResponse(request, accepted.error());
   }
 
   auto applied = applyAction(services, request, *decision_request, *authorization, action, now);

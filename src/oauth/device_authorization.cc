@@ -162,7 +162,11 @@ IssuedCodes drawCodes(Services& services, const DeviceRequest& device_request) {
   authorization.created_at = now;
   authorization.expires_at = now + codeLifetime(services, device_request.client);
   authorization.interval = pollInterval(services, device_request.client);
-  authorization.relay_public_key = relayPublicKeyFor(codes.device_code);
+  // The X25519 derivation is most of the CPU cost of this request, so only a client that may
+  // receive relayed tokens pays for it.
+  if (device_request.client.accepts_relayed_tokens) {
+    authorization.relay_public_key = relayPublicKeyFor(codes.device_code);
+  }
   authorization.bound_subject = device_request.bound_subject;
   return codes;
 }

@@ -179,6 +179,10 @@ class Store {
   // false when there is no client with that id. Authorizations already started keep theirs.
   virtual StoreResult<bool> setClientCodeSettings(const std::string& client_id,
                                                   const ClientCodeSettings& settings) = 0;
+  // Sets whether `client_id` accepts relayed tokens. Returns false when there is no client with
+  // that id. Authorizations already started keep their relay key, or their lack of one.
+  virtual StoreResult<bool> setClientAcceptsRelayedTokens(const std::string& client_id,
+                                                          bool accepts) = 0;
 
   // --- Tokens ----------------------------------------------------------------------------
 

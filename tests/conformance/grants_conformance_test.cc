@@ -27,7 +27,8 @@ class RefreshConformanceTest : public ConformanceTest {
                   "--user-code-failures-per-address", "0", "--user-code-failures-per-session", "0",
                   "--user-code-failures-total", "0"});
     server_ = new DevauthServer(flags);
-    server_->run({"client", "add", "rpub1", "--refresh-tokens", "--scopes", "read write"});
+    server_->run(
+        {"client", "add", "rpub1", "--refresh-tokens", "--relay-tokens", "--scopes", "read write"});
     server_->run({"client", "add", "rpub2", "--refresh-tokens", "--scopes", "read"});
     rconf1_secret_ = server_->run(
         {"client", "add", "rconf1", "--confidential", "--refresh-tokens", "--scopes", "read"});

@@ -304,6 +304,50 @@ TEST_F(LoginEndToEndTest, ClientSecretPrintedOnlyAtCreation) {
   EXPECT_EQ(listed->stdoutText().find(secret.substr(0, 43)), std::string::npos);
 }
 
+TEST_F(LoginEndToEndTest, ClientRelayTokensFlagIsStoredAndShown) {
+  auto plain = runCommand({"client", "add", "tv-plain"});
+  ASSERT_EQ(plain->waitForExit(0ms), 0) << plain->stderrText();
+  auto relaying = runCommand({"client", "add", "tv-relay", "--relay-tokens"});
+  ASSERT_EQ(relaying->waitForExit(0ms), 0) << relaying->stderrText();
+
+  auto listed = runCommand({"client", "list"});
+  ASSERT_EQ(listed->waitForExit(0ms), 0) << listed->stderrText();
+  const std::string table = listed->stdoutText();
+  const auto relay_row = table.find("tv-relay");
+  const auto plain_row = table.find("tv-plain");
+  ASSERT_NE(relay_row, std::string::npos) << table;
+  ASSERT_NE(plain_row, std::string::npos) << table;
+  EXPECT_NE(table.substr(relay_row, table.find('\n', relay_row) - relay_row).find("relay-tokens"),
+            std::string::npos)
+      << table;
+  EXPECT_EQ(table.substr(plain_row, table.find('\n', plain_row) - plain_row).find("relay-tokens"),
+            std::string::npos)
+      << table;
+
+  auto shown = runCommand({"client", "show", "tv-relay"});
+  ASSERT_EQ(shown->waitForExit(0ms), 0) << shown->stderrText();
+  EXPECT_NE(shown->stdoutText().find("relayed tokens:        yes\n"), std::string::npos)
+      << shown->stdoutText();
+
+  auto turned_off = runCommand({"client", "update", "tv-relay", "--no-relay-tokens"});
+  ASSERT_EQ(turned_off->waitForExit(0ms), 0) << turned_off->stderrText();
+  shown = runCommand({"client", "show", "tv-relay"});
+  EXPECT_NE(shown->stdoutText().find("relayed tokens:        no\n"), std::string::npos)
+      << shown->stdoutText();
+
+  auto turned_on = runCommand({"client", "update", "tv-plain", "--relay-tokens"});
+  ASSERT_EQ(turned_on->waitForExit(0ms), 0) << turned_on->stderrText();
+  shown = runCommand({"client", "show", "tv-plain"});
+  EXPECT_NE(shown->stdoutText().find("relayed tokens:        yes\n"), std::string::npos)
+      << shown->stdoutText();
+
+  auto both = runCommand({"client", "update", "tv-plain", "--relay-tokens", "--no-relay-tokens"});
+  EXPECT_NE(both->waitForExit(0ms), 0);
+  shown = runCommand({"client", "show", "tv-plain"});
+  EXPECT_NE(shown->stdoutText().find("relayed tokens:        yes\n"), std::string::npos)
+      << shown->stdoutText();
+}
+
 TEST_F(LoginEndToEndTest, UserAddRejectsEmptyPassword) {
   auto added = runCommand({"user", "add", "bob"}, "\n");
 

@@ -14,6 +14,13 @@ namespace {
 
 class OAuthApprovalApiTest : public OAuthFixture {
  protected:
+  void SetUp() override {
+    OAuthFixture::SetUp();
+    Client relaying = makePublicClient("relay1", {"read", "write"});
+    relaying.accepts_relayed_tokens = true;
+    insertClient(relaying);
+  }
+
   HttpResult decide(const char* path, Fields fields, const std::string& client_id = "bank",
                     const std::string& secret = kApproverSecret) {
     return postForm(port(), path, fields,
@@ -64,13 +71,13 @@ TEST_F(OAuthApprovalApiTest, ApproveWithoutTokenLetsDeviceReceiveMintedToken) {
 
 TEST_F(OAuthApprovalApiTest, RelayedTokenIsDeliveredOnceAndNeverStoredInClear) {
   const std::string relayed = "bank-issued-token-7f3a9c1e5b2d4086";
-  const DeviceCodes codes = beginFor("pub1");
+  const DeviceCodes codes = beginFor("relay1");
   const HttpResult approved = approve(
       codes.user_code, {{"access_token", relayed}, {"expires_in", "1200"}, {"scope", "read"}});
   ASSERT_EQ(approved.status, 200u) << approved.body;
   EXPECT_EQ(databaseBytes().find(relayed), std::string::npos);
 
-  const HttpResult result = poll(codes.device_code);
+  const HttpResult result = poll(codes.device_code, "relay1");
 
   ASSERT_EQ(result.status, 200u) << result.body;
   expectNoStoreJson(result);
@@ -83,15 +90,15 @@ TEST_F(OAuthApprovalApiTest, RelayedTokenIsDeliveredOnceAndNeverStoredInClear) {
   EXPECT_EQ(databaseBytes().find(relayed), std::string::npos);
   EXPECT_FALSE(stored(codes.device_code).sealed_relay_token.has_value());
   server().clock().advance(seconds(5));
-  expectOAuthError(poll(codes.device_code), 400, "invalid_grant");
+  expectOAuthError(poll(codes.device_code, "relay1"), 400, "invalid_grant");
 }
 
 TEST_F(OAuthApprovalApiTest, RelayedTokenKeepsItsTokenType) {
-  const DeviceCodes codes = beginFor("pub1");
+  const DeviceCodes codes = beginFor("relay1");
   ASSERT_EQ(approve(codes.user_code, {{"access_token", "abc"}, {"token_type", "DPoP"}}).status,
             200u);
 
-  const HttpResult result = poll(codes.device_code);
+  const HttpResult result = poll(codes.device_code, "relay1");
 
   ASSERT_EQ(result.status, 200u) << result.body;
   const boost::json::object body = jsonObject(result);
@@ -101,7 +108,7 @@ TEST_F(OAuthApprovalApiTest, RelayedTokenKeepsItsTokenType) {
 }
 
 TEST_F(OAuthApprovalApiTest, InvalidExpiresInIsInvalidRequest) {
-  const DeviceCodes codes = beginFor("pub1");
+  const DeviceCodes codes = beginFor("relay1");
 
   for (const char* expires_in : {"0", "-5", "12s", "99999999999"}) {
     SCOPED_TRACE(expires_in);
@@ -110,6 +117,40 @@ TEST_F(OAuthApprovalApiTest, InvalidExpiresInIsInvalidRequest) {
         "invalid_request");
   }
   EXPECT_EQ(stored(codes.device_code).state, AuthorizationState::Pending);
+}
+
+TEST_F(OAuthApprovalApiTest, BeginDerivesRelayKeyOnlyForRelayingClient) {
+  const DeviceCodes plain = beginFor("pub1");
+  const DeviceCodes relaying = beginFor("relay1");
+
+  EXPECT_EQ(stored(plain.device_code).relay_public_key, std::nullopt);
+  EXPECT_EQ(stored(relaying.device_code).relay_public_key, relayPublicKeyFor(relaying.device_code));
+}
+
+TEST_F(OAuthApprovalApiTest, RelayToOptedOutClientIsInvalidRequest) {
+  const DeviceCodes codes = beginFor("pub1");
+
+  const HttpResult rejected = approve(codes.user_code, {{"access_token", "bank-token-1"}});
+
+  expectOAuthError(rejected, 400, "invalid_request");
+  EXPECT_NE(stringField(jsonObject(rejected), "error_description").find("relayed tokens"),
+            std::string::npos)
+      << rejected.body;
+  const Authorization authorization = stored(codes.device_code);
+  EXPECT_EQ(authorization.state, AuthorizationState::Pending);
+  EXPECT_EQ(authorization.subject, std::nullopt);
+  EXPECT_EQ(authorization.sealed_relay_token, std::nullopt);
+  expectOAuthError(poll(codes.device_code), 400, "authorization_pending");
+  // The code stays usable: an approval without a relayed token goes through.
+  ASSERT_EQ(approve(codes.user_code).status, 200u);
+  server().clock().advance(seconds(5));
+  EXPECT_EQ(poll(codes.device_code).status, 200u);
+}
+
+// The relay check runs only once the code is known to be decidable, so an unknown code gets the
+// same invalid_grant with or without a relayed token.
+TEST_F(OAuthApprovalApiTest, RelayToUnknownCodeIsInvalidGrant) {
+  expectOAuthError(approve("BCDF-GHJK", {{"access_token", "bank-token-1"}}), 400, "invalid_grant");
 }
 
 TEST_F(OAuthApprovalApiTest, TokenDetailsWithoutTokenAreInvalidRequest) {
@@ -268,10 +309,10 @@ TEST_F(OAuthApprovalApiTest, LogsContainNoCodesOrTokens) {
   spdlog::set_default_logger(capture);
 
   const std::string relayed = "bank-issued-token-5d1c8e2a";
-  const DeviceCodes codes = beginFor("pub1");
-  const HttpResult pending = poll(codes.device_code);
+  const DeviceCodes codes = beginFor("relay1");
+  const HttpResult pending = poll(codes.device_code, "relay1");
   const HttpResult approved = approve(codes.user_code, {{"access_token", relayed}});
-  const HttpResult issued = poll(codes.device_code);
+  const HttpResult issued = poll(codes.device_code, "relay1");
   const HttpResult rejected =
       decide(kApprovePath, {{"user_code", codes.user_code}}, "bank", "wrong-secret-value");
   spdlog::set_default_logger(previous);

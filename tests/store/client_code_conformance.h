@@ -88,8 +88,40 @@ TYPED_TEST_P(ClientCodeStoreTest, UserCodeHashIsUniqueAcrossClients) {
   EXPECT_EQ(inserted.error().kind, StoreError::Kind::Conflict);
 }
 
+TYPED_TEST_P(ClientCodeStoreTest, AcceptsRelayedTokensRoundTrips) {
+  EXPECT_FALSE(this->find(conformance::kClientId).accepts_relayed_tokens);
+  Client relaying = conformance::makeClient("relaying");
+  relaying.accepts_relayed_tokens = true;
+  ASSERT_TRUE(this->store().insertClient(relaying));
+
+  EXPECT_TRUE(this->find("relaying").accepts_relayed_tokens);
+  auto listed = this->store().listClients();
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 2U);
+  EXPECT_EQ((*listed)[1].id, "relaying");
+  EXPECT_TRUE((*listed)[1].accepts_relayed_tokens);
+}
+
+TYPED_TEST_P(ClientCodeStoreTest, SetAcceptsRelayedTokensPastTheCache) {
+  // A cached lookup before the change must not hide the new setting.
+  EXPECT_FALSE(this->find(conformance::kClientId).accepts_relayed_tokens);
+
+  ASSERT_TRUE(
+      conformance::won(this->store().setClientAcceptsRelayedTokens(conformance::kClientId, true)));
+  EXPECT_TRUE(this->find(conformance::kClientId).accepts_relayed_tokens);
+
+  ASSERT_TRUE(
+      conformance::won(this->store().setClientAcceptsRelayedTokens(conformance::kClientId, false)));
+  EXPECT_FALSE(this->find(conformance::kClientId).accepts_relayed_tokens);
+
+  auto unknown = this->store().setClientAcceptsRelayedTokens("no-such-client", true);
+  ASSERT_TRUE(unknown) << unknown.error().message;
+  EXPECT_FALSE(*unknown);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ClientCodeStoreTest, NewClientHasDefaultProfileAndServerLifetimes,
                             CodeSettingsRoundTrip, SetCodeSettingsReplacesThemPastTheCache,
-                            UserCodeHashIsUniqueAcrossClients);
+                            UserCodeHashIsUniqueAcrossClients, AcceptsRelayedTokensRoundTrips,
+                            SetAcceptsRelayedTokensPastTheCache);
 
 }  // namespace devauth::testing

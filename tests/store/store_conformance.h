@@ -569,6 +569,22 @@ TYPED_TEST_P(StoreConformanceTest, AuthorizationRoundTripsWithoutOptionalFields)
   EXPECT_EQ(stored.request_user_agent, "");
 }
 
+// Authorizations of clients that do not accept relayed tokens have no relay key.
+TYPED_TEST_P(StoreConformanceTest, AuthorizationWithoutRelayKeyRoundTrips) {
+  Authorization keyless = conformance::makeAuthorization("keyless");
+  keyless.relay_public_key.reset();
+  ASSERT_TRUE(this->store().insertAuthorization(keyless));
+
+  auto found = this->store().findByDeviceCode(keyless.device_code_hash);
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->relay_public_key, std::nullopt);
+  auto approved = this->store().approve("keyless", "subject-alice", std::nullopt,
+                                        conformance::kT0 + seconds(1));
+  ASSERT_TRUE(approved) << approved.error().message;
+  EXPECT_TRUE(*approved);
+}
+
 TYPED_TEST_P(StoreConformanceTest, FindUnknownAuthorizationReturnsNothing) {
   this->addAuthorization("known");
 
@@ -1284,21 +1300,21 @@ REGISTER_TYPED_TEST_SUITE_P(
     RemoveClientOnlyOnce, RemoveClientRemovesItsAuthorizationsAndTokens, UserRoundTripsAndCounts,
     UserFoundBySubject, DuplicateUsernameIsConflict, DuplicateSubjectIsConflict, RemoveUserOnlyOnce,
     RemoveUserRemovesItsSessions, AuthorizationRoundTripsWithEveryField,
-    AuthorizationRoundTripsWithoutOptionalFields, FindUnknownAuthorizationReturnsNothing,
-    DuplicateUserCodeHashIsConflict, DuplicateDeviceCodeHashIsConflict,
-    DuplicateAuthorizationIdIsConflict, ApproveMovesPendingToApproved,
-    ApproveWithoutRelayTokenStoresNone, ApproveUnknownIdReturnsFalse, ApproveFailsOnceExpired,
-    DenyMovesPendingToDenied, DenyFailsOnceExpired, DecidedAuthorizationIsNotDecidedAgain,
-    RedeemStoresTokenAndClearsRelayToken, RedeemWithoutTokenMarksRedeemed, RedeemRequiresApproval,
-    RedeemFailsOnceExpired, RedeemSucceedsOnlyOnce, RedeemWithTakenTokenHashChangesNothing,
-    FindUnknownTokenReturnsNothing, UpdatePollStateIsCompareAndSet,
-    UpdatePollStateFailsUnlessPending, PurgeExpiredDeletesExactlyTheExpired,
-    SessionRoundTripsAndTakesSubject, SessionRemovalIsFinal, DuplicateSessionIsConflict,
-    RacingApprovalsHaveOneWinner, RacingRedemptionsStoreOneToken, RacingApproveAndDenyHaveOneWinner,
-    RacingApprovalsAcrossTwoStoresHaveOneWinner, RacingRedemptionsAcrossTwoStoresStoreOneToken,
-    RacingApproveAndDenyAcrossTwoStoresHaveOneWinner, RacingPollUpdatesHaveOneWinner,
-    CountLiveAuthorizationsCountsPendingUnexpiredOfClient, CounterCountsWithinOneWindow,
-    CounterStartsAgainInNextWindow, PurgeExpiredDeletesEndedCounters,
+    AuthorizationRoundTripsWithoutOptionalFields, AuthorizationWithoutRelayKeyRoundTrips,
+    FindUnknownAuthorizationReturnsNothing, DuplicateUserCodeHashIsConflict,
+    DuplicateDeviceCodeHashIsConflict, DuplicateAuthorizationIdIsConflict,
+    ApproveMovesPendingToApproved, ApproveWithoutRelayTokenStoresNone, ApproveUnknownIdReturnsFalse,
+    ApproveFailsOnceExpired, DenyMovesPendingToDenied, DenyFailsOnceExpired,
+    DecidedAuthorizationIsNotDecidedAgain, RedeemStoresTokenAndClearsRelayToken,
+    RedeemWithoutTokenMarksRedeemed, RedeemRequiresApproval, RedeemFailsOnceExpired,
+    RedeemSucceedsOnlyOnce, RedeemWithTakenTokenHashChangesNothing, FindUnknownTokenReturnsNothing,
+    UpdatePollStateIsCompareAndSet, UpdatePollStateFailsUnlessPending,
+    PurgeExpiredDeletesExactlyTheExpired, SessionRoundTripsAndTakesSubject, SessionRemovalIsFinal,
+    DuplicateSessionIsConflict, RacingApprovalsHaveOneWinner, RacingRedemptionsStoreOneToken,
+    RacingApproveAndDenyHaveOneWinner, RacingApprovalsAcrossTwoStoresHaveOneWinner,
+    RacingRedemptionsAcrossTwoStoresStoreOneToken, RacingApproveAndDenyAcrossTwoStoresHaveOneWinner,
+    RacingPollUpdatesHaveOneWinner, CountLiveAuthorizationsCountsPendingUnexpiredOfClient,
+    CounterCountsWithinOneWindow, CounterStartsAgainInNextWindow, PurgeExpiredDeletesEndedCounters,
     RacingCounterIncrementsAcrossTwoStoresLoseNone, SigningKeyRoundTripsNewestFirst,
     SigningKeyInsertSkipsWhenNewerKeyExists, DuplicateSigningKeyIdIsConflict,
     RemoveRetiredSigningKeysKeepsNewestAndOverlap, RacingSigningKeyInsertsAcrossTwoStoresAddOne,

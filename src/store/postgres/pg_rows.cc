@@ -125,6 +125,7 @@ StoreResult<Client> readClient(const Result& result, int row) {
   if (!result.isNull(row, 15)) {
     client.code_settings.poll_interval = seconds(read.integer(15));
   }
+  client.accepts_relayed_tokens = read.integer(16) != 0;
   if (read.failed()) {
     return unexpected(corruptRow("clients", "a column has an unexpected value"));
   }
@@ -163,7 +164,9 @@ StoreResult<Authorization> readAuthorization(const Result& result, int row) {
   authorization.last_poll_at = read.optionalTime(9);
   authorization.subject = read.optionalText(10);
   authorization.decided_at = read.optionalTime(11);
-  authorization.relay_public_key = read.array32(12);
+  if (!result.isNull(row, 12)) {
+    authorization.relay_public_key = read.array32(12);
+  }
   authorization.sealed_relay_token = read.optionalBytes(13);
   authorization.bound_subject = read.optionalText(14);
   authorization.request_address = read.text(15);

@@ -16,7 +16,7 @@ constexpr long long kMigrationLockKey = 0x6465766175746800;
 //
 // Conventions, the same as the SQLite backend's: secrets are 32-byte SHA-256 bytea, times are
 // bigint Unix milliseconds, scope lists are space-separated text.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id text PRIMARY KEY,
@@ -149,6 +149,12 @@ ALTER TABLE authorizations ADD COLUMN request_user_agent text NOT NULL DEFAULT '
 ALTER TABLE clients ADD COLUMN user_code_profile text NOT NULL DEFAULT 'letters:8:4';
 ALTER TABLE clients ADD COLUMN device_code_ttl_seconds bigint;
 ALTER TABLE clients ADD COLUMN poll_interval_seconds bigint;
+)sql",
+    R"sql(
+-- Relayed tokens become a per-client choice, and authorizations of other clients get no relay
+-- key. The length CHECK of relay_public_key passes for NULL.
+ALTER TABLE clients ADD COLUMN accepts_relayed_tokens boolean NOT NULL DEFAULT false;
+ALTER TABLE authorizations ALTER COLUMN relay_public_key DROP NOT NULL;
 )sql",
 };
 

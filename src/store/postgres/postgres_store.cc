@@ -269,7 +269,7 @@ StoreResult<void> PostgresStore::ping() {
 StoreResult<void> PostgresStore::insertClient(const Client& client) {
   static const std::string sql = fmt::format(
       "INSERT INTO clients ({}) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
       postgres::kClientColumns);
   Params params;
   params.text(client.id)
@@ -287,7 +287,8 @@ StoreResult<void> PostgresStore::insertClient(const Client& client) {
       .integer(client.may_introspect ? 1 : 0)
       .text(toString(client.code_settings.user_code_profile))
       .integer(secondsOrNull(client.code_settings.device_code_ttl))
-      .integer(secondsOrNull(client.code_settings.poll_interval));
+      .integer(secondsOrNull(client.code_settings.poll_interval))
+      .integer(client.accepts_relayed_tokens ? 1 : 0);
   return changedAny(run(pool_, sql, params, "inserting a client"));
 }
 
@@ -762,6 +763,17 @@ StoreResult<bool> PostgresStore::setClientCodeSettings(const std::string& client
                                 "device_code_ttl_seconds = $2, poll_interval_seconds = $3 "
                                 "WHERE id = $4",
                                 params, "setting a client's code settings"));
+  clients_.forget(client_id);
+  return changed;
+}
+
+StoreResult<bool> PostgresStore::setClientAcceptsRelayedTokens(const std::string& client_id,
+                                                               bool accepts) {
+  Params params;
+  params.integer(accepts ? 1 : 0).text(client_id);
+  auto changed =
+      changedOne(run(pool_, "UPDATE clients SET accepts_relayed_tokens = $1 WHERE id = $2", params,
+                     "setting whether a client accepts relayed tokens"));
   clients_.forget(client_id);
   return changed;
 }

@@ -83,6 +83,8 @@ class PostgresStore final : public Store {
                                     const SecretHash& secret_hash) override;
   StoreResult<bool> setClientCodeSettings(const std::string& client_id,
                                           const ClientCodeSettings& settings) override;
+  StoreResult<bool> setClientAcceptsRelayedTokens(const std::string& client_id,
+                                                  bool accepts) override;
 
   StoreResult<std::optional<IssuedToken>> findToken(const SecretHash& hash) override;
   StoreResult<bool> removeToken(const SecretHash& hash) override;

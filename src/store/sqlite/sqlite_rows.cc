@@ -109,6 +109,7 @@ StoreResult<Client> readClient(const Statement& row) {
   if (!row.isNull(15)) {
     client.code_settings.poll_interval = seconds(row.columnInt(15));
   }
+  client.accepts_relayed_tokens = row.columnInt(16) != 0;
   return client;
 }
 
@@ -125,9 +126,13 @@ StoreResult<Authorization> readAuthorization(const Statement& row) {
   Authorization authorization;
   authorization.id = row.columnText(0);
   if (!readArray32(row, 1, authorization.device_code_hash) ||
-      !readArray32(row, 2, authorization.user_code_hash) ||
-      !readArray32(row, 12, authorization.relay_public_key)) {
-    return unexpected(corruptRow("authorizations", "a hash or key is not 32 bytes"));
+      !readArray32(row, 2, authorization.user_code_hash)) {
+    return unexpected(corruptRow("authorizations", "a hash is not 32 bytes"));
+  }
+  if (!row.isNull(12)) {
+    if (!readArray32(row, 12, authorization.relay_public_key.emplace())) {
+      return unexpected(corruptRow("authorizations", "relay_public_key is not 32 bytes"));
+    }
   }
   authorization.client_id = row.columnText(3);
   authorization.scope = row.columnText(4);

@@ -21,7 +21,7 @@ namespace devauth::sqlite {
 inline constexpr std::string_view kClientColumns =
     "id, name, type, secret_hash, allowed_scopes, default_scopes, device_grant, may_approve, "
     "access_token_ttl_seconds, created_at, access_token_format, refresh_grant, may_introspect, "
-    "user_code_profile, device_code_ttl_seconds, poll_interval_seconds";
+    "user_code_profile, device_code_ttl_seconds, poll_interval_seconds, accepts_relayed_tokens";
 inline constexpr std::string_view kAuthorizationColumns =
     "id, device_code_hash, user_code_hash, client_id, scope, state, created_at, expires_at, "
     "interval_seconds, last_poll_at, subject, decided_at, relay_public_key, sealed_relay_token, "

@@ -12,7 +12,7 @@ namespace {
 //
 // Conventions: secrets are 32-byte SHA-256 BLOBs, times are INTEGER Unix milliseconds, scope
 // lists are space-separated TEXT. STRICT tables reject values of the wrong type.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     R"sql(
 CREATE TABLE clients (
   id TEXT PRIMARY KEY,
@@ -147,6 +147,42 @@ ALTER TABLE authorizations ADD COLUMN request_user_agent TEXT NOT NULL DEFAULT '
 ALTER TABLE clients ADD COLUMN user_code_profile TEXT NOT NULL DEFAULT 'letters:8:4';
 ALTER TABLE clients ADD COLUMN device_code_ttl_seconds INTEGER;
 ALTER TABLE clients ADD COLUMN poll_interval_seconds INTEGER;
+)sql",
+    R"sql(
+-- Relayed tokens become a per-client choice, and authorizations of other clients get no relay
+-- key. SQLite cannot drop NOT NULL from a column, so the authorizations table is rebuilt with
+-- the same columns in the same order; no other table references it.
+ALTER TABLE clients ADD COLUMN accepts_relayed_tokens INTEGER NOT NULL DEFAULT 0
+  CHECK (accepts_relayed_tokens IN (0, 1));
+
+CREATE TABLE authorizations_rebuilt (
+  id TEXT PRIMARY KEY,
+  device_code_hash BLOB NOT NULL UNIQUE CHECK (length(device_code_hash) = 32),
+  user_code_hash BLOB NOT NULL UNIQUE CHECK (length(user_code_hash) = 32),
+  client_id TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+  scope TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'redeemed')),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  interval_seconds INTEGER NOT NULL,
+  last_poll_at INTEGER,
+  subject TEXT,
+  decided_at INTEGER,
+  relay_public_key BLOB CHECK (relay_public_key IS NULL OR length(relay_public_key) = 32),
+  sealed_relay_token BLOB,
+  bound_subject TEXT,
+  request_address TEXT NOT NULL DEFAULT '',
+  request_user_agent TEXT NOT NULL DEFAULT ''
+) STRICT;
+INSERT INTO authorizations_rebuilt
+  SELECT id, device_code_hash, user_code_hash, client_id, scope, state, created_at, expires_at,
+         interval_seconds, last_poll_at, subject, decided_at, relay_public_key,
+         sealed_relay_token, bound_subject, request_address, request_user_agent
+  FROM authorizations;
+DROP TABLE authorizations;
+ALTER TABLE authorizations_rebuilt RENAME TO authorizations;
+CREATE INDEX authorizations_expires_at ON authorizations (expires_at);
+CREATE INDEX authorizations_client_id ON authorizations (client_id);
 )sql",
 };
 

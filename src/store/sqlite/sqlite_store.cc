@@ -200,7 +200,7 @@ StoreResult<void> SqliteStore::ping() {
 StoreResult<void> SqliteStore::insertClient(const Client& client) {
   const std::lock_guard writing(write_mutex_);
   static const std::string sql = fmt::format(
-      "INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       kClientColumns);
   return changedAny(change(
       pool_, sql, client.id, client.name, toString(client.type), client.secret_hash,
@@ -211,7 +211,8 @@ StoreResult<void> SqliteStore::insertClient(const Client& client) {
       static_cast<long long>(client.may_introspect),
       toString(client.code_settings.user_code_profile),
       secondsOrNull(client.code_settings.device_code_ttl),
-      secondsOrNull(client.code_settings.poll_interval)));
+      secondsOrNull(client.code_settings.poll_interval),
+      static_cast<long long>(client.accepts_relayed_tokens)));
 }
 
 StoreResult<std::optional<Client>> SqliteStore::findClient(const std::string& client_id) {
@@ -666,6 +667,15 @@ StoreResult<bool> SqliteStore::setClientCodeSettings(const std::string& client_i
              "poll_interval_seconds = ? WHERE id = ?",
              toString(settings.user_code_profile), secondsOrNull(settings.device_code_ttl),
              secondsOrNull(settings.poll_interval), client_id));
+  clients_.forget(client_id);
+  return changed;
+}
+
+StoreResult<bool> SqliteStore::setClientAcceptsRelayedTokens(const std::string& client_id,
+                                                             bool accepts) {
+  auto changed =
+      changedOne(change(pool_, "UPDATE clients SET accepts_relayed_tokens = ? WHERE id = ?",
+                        static_cast<long long>(accepts), client_id));
   clients_.forget(client_id);
   return changed;
 }
