@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/markup.h"
 #include "core/user_code.h"
 
 namespace devauth {
@@ -270,40 +271,13 @@ std::string ssmlUserCode(std::string_view displayed) {
     first = false;
     const bool digits = std::all_of(group.begin(), group.end(), isDigit);
     if (digits) {
-      ssml += "<say-as interpret-as=\"characters\">" + escapeXml(group) + "</say-as>";
+      ssml += "<say-as interpret-as=\"characters\">" + escapeMarkup(group) + "</say-as>";
     } else {
-      ssml += escapeXml(fmt::format("{}", fmt::join(wordsOf(group), " ")));
+      ssml += escapeMarkup(fmt::format("{}", fmt::join(wordsOf(group), " ")));
     }
   }
   ssml += "</speak>";
   return ssml;
-}
-
-std::string escapeXml(std::string_view text) {
-  std::string escaped;
-  escaped.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      case '\'':
-        escaped += "&apos;";
-        break;
-      default:
-        escaped.push_back(c);
-    }
-  }
-  return escaped;
 }
 
 }  // namespace devauth

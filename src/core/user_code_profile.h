@@ -76,7 +76,4 @@ std::string spokenUserCode(std::string_view displayed);
 // letters are spelt with the ICAO words, which are clearer than letter names on a phone line.
 std::string ssmlUserCode(std::string_view displayed);
 
-// Escapes &, <, >, " and ' for XML text and attribute values.
-std::string escapeXml(std::string_view text);
-
 }  // namespace devauth

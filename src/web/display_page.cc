@@ -117,21 +117,22 @@ std::string renderStateSection(const Messages& messages, std::string_view name, 
                                MessageId title, MessageId text, bool start_again) {
   const std::string link =
       start_again ? fmt::format("<p><a class=\"button\" href=\"/device/display?new=1\">{}</a></p>",
-                                escapeHtml(messages(M::DisplayStartAgain)))
+                                escapeMarkup(messages(M::DisplayStartAgain)))
                   : std::string();
   return fmt::format(
       "<section class=\"display-state {0}\" data-state=\"{0}\"{1}>\n"
       "<h2>{2}</h2>\n<p>{3}</p>\n{4}\n</section>\n",
-      name, shown ? "" : " hidden", escapeHtml(messages(title)), escapeHtml(messages(text)), link);
+      name, shown ? "" : " hidden", escapeMarkup(messages(title)), escapeMarkup(messages(text)),
+      link);
 }
 
 std::string renderPendingSection(const Messages& messages, const DisplayFlow& flow,
                                  const std::string& qr_svg) {
   const std::string instructions =
-      fmt::format(fmt::runtime(escapeHtml(messages(M::DisplayInstructions))),
-                  "<strong class=\"uri\">" + escapeHtml(flow.verification_uri) + "</strong>");
+      fmt::format(fmt::runtime(escapeMarkup(messages(M::DisplayInstructions))),
+                  "<strong class=\"uri\">" + escapeMarkup(flow.verification_uri) + "</strong>");
   const std::string expires =
-      fmt::format(fmt::runtime(escapeHtml(messages(M::DisplayExpiresIn))),
+      fmt::format(fmt::runtime(escapeMarkup(messages(M::DisplayExpiresIn))),
                   "<span data-countdown>" + formatRemaining(flow.remaining) + "</span>");
   return fmt::format(
       "<section class=\"display-grid\" data-state=\"pending\"{0}>\n"
@@ -146,8 +147,8 @@ std::string renderPendingSection(const Messages& messages, const DisplayFlow& fl
       "</div>\n"
       "</section>\n",
       flow.state == DisplayState::Pending ? "" : " hidden", qr_svg, instructions,
-      escapeHtml(flow.user_code), expires, escapeHtml(messages(M::DisplayWaiting)),
-      escapeHtml(messages(M::DisplayRefreshNote)), escapeHtml(messages(M::DisplayCheckNow)));
+      escapeMarkup(flow.user_code), expires, escapeMarkup(messages(M::DisplayWaiting)),
+      escapeMarkup(messages(M::DisplayRefreshNote)), escapeMarkup(messages(M::DisplayCheckNow)));
 }
 
 std::string renderDisplay(const PageContext& context, const DisplayFlow& flow,
@@ -162,7 +163,7 @@ std::string renderDisplay(const PageContext& context, const DisplayFlow& flow,
   content += renderStateSection(messages, "expired", state == DisplayState::Expired,
                                 M::DisplayExpiredTitle, M::DisplayExpiredText, true);
   content += fmt::format("<p class=\"error\" data-connection-lost hidden>{}</p>\n",
-                         escapeHtml(messages(M::DisplayConnectionLost)));
+                         escapeMarkup(messages(M::DisplayConnectionLost)));
   // Sections that turn visible are not announced reliably, so the script also writes the new
   // state into this live region.
   content += "<p class=\"visually-hidden\" aria-live=\"polite\" data-announce></p>\n";
@@ -177,7 +178,7 @@ std::string renderDisplay(const PageContext& context, const DisplayFlow& flow,
     options.main_attributes = fmt::format(
         " class=\"display\" data-device-code=\"{}\" data-client-id=\"{}\" data-interval=\"{}\" "
         "data-expires-in=\"{}\"",
-        escapeHtml(flow.device_code), escapeHtml(client_id), flow.interval.count(),
+        escapeMarkup(flow.device_code), escapeMarkup(client_id), flow.interval.count(),
         flow.remaining.count());
   } else {
     options.main_attributes = " class=\"display\"";
@@ -192,7 +193,7 @@ http::Response unavailablePage(const http::Request& request, const PageContext& 
                                   alertParagraph(messages(M::DisplayUnavailable)) +
                                       fmt::format("<p><a class=\"button\" href=\"/device/display\">"
                                                   "{}</a></p>\n",
-                                                  escapeHtml(messages(M::DisplayStartAgain))));
+                                                  escapeMarkup(messages(M::DisplayStartAgain))));
   return pageResponse(request, context, status, std::move(body));
 }
 

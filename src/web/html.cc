@@ -4,33 +4,6 @@
 
 namespace devauth::web {
 
-std::string escapeHtml(std::string_view text) {
-  std::string escaped;
-  escaped.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        escaped += "&amp;";
-        break;
-      case '<':
-        escaped += "&lt;";
-        break;
-      case '>':
-        escaped += "&gt;";
-        break;
-      case '"':
-        escaped += "&quot;";
-        break;
-      case '\'':
-        escaped += "&#39;";
-        break;
-      default:
-        escaped.push_back(c);
-    }
-  }
-  return escaped;
-}
-
 std::string_view productName(const PageContext& context) {
   const std::string& configured = context.branding.product_name;
   return configured.empty() ? context.messages(MessageId::DefaultProductName)
@@ -39,8 +12,8 @@ std::string_view productName(const PageContext& context) {
 
 std::string renderLayout(const PageContext& context, std::string_view title,
                          std::string_view content, const LayoutOptions& options) {
-  const std::string escaped_title = escapeHtml(title);
-  const std::string product = escapeHtml(productName(context));
+  const std::string escaped_title = escapeMarkup(title);
+  const std::string product = escapeMarkup(productName(context));
   const std::string brand_stylesheet =
       context.branding.accent_color.empty()
           ? std::string()
@@ -76,19 +49,19 @@ std::string renderLayout(const PageContext& context, std::string_view title,
       fmt::arg("lang", context.messages.tag()), fmt::arg("title", escaped_title),
       fmt::arg("product", product), fmt::arg("stylesheet", kStylesheetPath),
       fmt::arg("brand_stylesheet", brand_stylesheet), fmt::arg("script", kScriptPath),
-      fmt::arg("head", options.head), fmt::arg("page", escapeHtml(options.page_name)),
+      fmt::arg("head", options.head), fmt::arg("page", escapeMarkup(options.page_name)),
       fmt::arg("logo", logo), fmt::arg("main_attributes", options.main_attributes),
       fmt::arg("content", content));
 }
 
 std::string hiddenInput(std::string_view name, std::string_view value) {
-  return fmt::format("<input type=\"hidden\" name=\"{}\" value=\"{}\">\n", escapeHtml(name),
-                     escapeHtml(value));
+  return fmt::format("<input type=\"hidden\" name=\"{}\" value=\"{}\">\n", escapeMarkup(name),
+                     escapeMarkup(value));
 }
 
 std::string alertParagraph(std::string_view message) {
   return fmt::format("<p class=\"error\" role=\"alert\" id=\"form-error\">{}</p>\n",
-                     escapeHtml(message));
+                     escapeMarkup(message));
 }
 
 }  // namespace devauth::web

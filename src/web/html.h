@@ -1,12 +1,13 @@
 #pragma once
 
 // HTML building blocks of the verification pages. Every value interpolated into a page goes
-// through escapeHtml. The pages carry no inline script or style, because the Content-Security-
-// Policy sent with them allows scripts and styles only from this origin.
+// through escapeMarkup (core/markup.h). The pages carry no inline script or style, because the
+// Content-Security- Policy sent with them allows scripts and styles only from this origin.
 
 #include <string>
 #include <string_view>
 
+#include "core/markup.h"
 #include "server/config.h"
 #include "web/messages.h"
 
@@ -34,10 +35,6 @@ struct LayoutOptions {
   // Extra attributes for <main>, already escaped, each with a leading space.
   std::string main_attributes;
 };
-
-// Escapes & < > " and ' so that `text` is safe in element content and in quoted attribute
-// values.
-std::string escapeHtml(std::string_view text);
 
 // Wraps `content` (already-escaped HTML) in the page layout: doctype, the language of
 // `context`, viewport, the stylesheets and script, a <header> with the product name and logo,

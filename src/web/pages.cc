@@ -24,18 +24,18 @@ std::string errorBlock(const std::string& error) {
 // Formats the catalogue message `id`, escaped, with `html_argument` (already HTML) in its {}.
 std::string formatWithHtml(const Messages& messages, MessageId id,
                            const std::string& html_argument) {
-  return fmt::format(fmt::runtime(escapeHtml(messages(id))), html_argument);
+  return fmt::format(fmt::runtime(escapeMarkup(messages(id))), html_argument);
 }
 
 std::string renderScopeList(const Messages& messages, const std::vector<std::string>& scopes) {
   if (scopes.empty()) {
-    return fmt::format("<p>{}</p>\n", escapeHtml(messages(M::NoScopes)));
+    return fmt::format("<p>{}</p>\n", escapeMarkup(messages(M::NoScopes)));
   }
   // The plain description first and the scope's name after it, for people who know the names.
   std::string items;
   for (const auto& scope : scopes) {
     items += fmt::format("<li>{} <code>{}</code></li>\n",
-                         escapeHtml(describeScope(messages, scope)), escapeHtml(scope));
+                         escapeMarkup(describeScope(messages, scope)), escapeMarkup(scope));
   }
   return "<ul class=\"scopes\">\n" + items + "</ul>\n";
 }
@@ -46,16 +46,16 @@ std::string renderScopeList(const Messages& messages, const std::vector<std::str
 // the browser's own address there is nothing to compare, and the note is left out.
 std::string renderRequestAddress(const Messages& messages, const ConsentView& view) {
   if (view.request_address.empty()) {
-    return escapeHtml(messages(M::AddressUnknown));
+    return escapeMarkup(messages(M::AddressUnknown));
   }
   if (view.browser_address.empty()) {
-    return escapeHtml(view.request_address);
+    return escapeMarkup(view.request_address);
   }
   const std::string note = http::sameNetwork(view.request_address, view.browser_address)
                                ? std::string(messages(M::AddressSameNetwork))
                                : messages.format(M::AddressOtherNetwork, view.browser_address);
-  return fmt::format("{} <span class=\"muted\">({})</span>", escapeHtml(view.request_address),
-                     escapeHtml(note));
+  return fmt::format("{} <span class=\"muted\">({})</span>", escapeMarkup(view.request_address),
+                     escapeMarkup(note));
 }
 
 std::string formatUtcMinute(TimePoint time) {
@@ -74,7 +74,7 @@ std::string renderCodeForm(const PageContext& context, const CodeFormView& view)
   const Messages& messages = context.messages;
   const std::string intro = fmt::format(
       "<p>{}</p>\n",
-      escapeHtml(messages(view.prefill.empty() ? M::CodeIntro : M::CodePrefilledIntro)));
+      escapeMarkup(messages(view.prefill.empty() ? M::CodeIntro : M::CodePrefilledIntro)));
   // The hint is announced with the input; with an error the alert is announced instead.
   const std::string described_by =
       view.error.empty() ? " aria-describedby=\"code-hint\"" : invalidAttributes(view.error);
@@ -88,9 +88,9 @@ std::string renderCodeForm(const PageContext& context, const CodeFormView& view)
       "{}"
       "<div class=\"actions\"><button type=\"submit\">{}</button></div>\n"
       "</form>\n",
-      escapeHtml(messages(M::CodeLabel)), escapeHtml(messages(M::CodeHint)), kUserCodeField,
-      escapeHtml(view.prefill), described_by, hiddenInput(kCsrfField, view.csrf_token),
-      escapeHtml(messages(M::ContinueButton)));
+      escapeMarkup(messages(M::CodeLabel)), escapeMarkup(messages(M::CodeHint)), kUserCodeField,
+      escapeMarkup(view.prefill), described_by, hiddenInput(kCsrfField, view.csrf_token),
+      escapeMarkup(messages(M::ContinueButton)));
   return renderLayout(context, messages(M::CodeTitle), intro + errorBlock(view.error) + form);
 }
 
@@ -99,7 +99,7 @@ std::string renderSignInForm(const PageContext& context, const SignInView& view)
   const std::string intro = fmt::format(
       "<p>{}</p>\n",
       formatWithHtml(messages, M::SignInIntro,
-                     "<strong>" + escapeHtml(formatUserCode(view.user_code)) + "</strong>"));
+                     "<strong>" + escapeMarkup(formatUserCode(view.user_code)) + "</strong>"));
   const std::string form = fmt::format(
       "<form method=\"post\" action=\"/device/login\">\n"
       "<label for=\"username\">{}</label>\n"
@@ -111,10 +111,10 @@ std::string renderSignInForm(const PageContext& context, const SignInView& view)
       "{}{}"
       "<div class=\"actions\"><button type=\"submit\">{}</button></div>\n"
       "</form>\n",
-      escapeHtml(messages(M::UsernameLabel)), kUsernameField, escapeHtml(view.username),
-      invalidAttributes(view.error), escapeHtml(messages(M::PasswordLabel)), kPasswordField,
+      escapeMarkup(messages(M::UsernameLabel)), kUsernameField, escapeMarkup(view.username),
+      invalidAttributes(view.error), escapeMarkup(messages(M::PasswordLabel)), kPasswordField,
       invalidAttributes(view.error), hiddenInput(kUserCodeField, view.user_code),
-      hiddenInput(kCsrfField, view.csrf_token), escapeHtml(messages(M::SignInButton)));
+      hiddenInput(kCsrfField, view.csrf_token), escapeMarkup(messages(M::SignInButton)));
   return renderLayout(context, messages(M::SignInTitle), intro + errorBlock(view.error) + form);
 }
 
@@ -125,8 +125,8 @@ std::string renderConsent(const PageContext& context, const ConsentView& view) {
       "<p>{}</p>\n"
       "<p class=\"code-display\">{}</p>\n",
       formatWithHtml(messages, M::ConsentSummary,
-                     "<strong>" + escapeHtml(view.client_name) + "</strong>"),
-      escapeHtml(messages(M::ConsentCompare)), escapeHtml(formatUserCode(view.user_code)));
+                     "<strong>" + escapeMarkup(view.client_name) + "</strong>"),
+      escapeMarkup(messages(M::ConsentCompare)), escapeMarkup(formatUserCode(view.user_code)));
   const std::string device = view.device_description.empty()
                                  ? std::string(messages(M::DeviceNotDescribed))
                                  : view.device_description;
@@ -139,12 +139,12 @@ std::string renderConsent(const PageContext& context, const ConsentView& view) {
       "<dt>{}</dt><dd class=\"account\">{}</dd>\n"
       "</dl>\n"
       "<h2>{}</h2>\n",
-      escapeHtml(messages(M::DetailApplication)), escapeHtml(view.client_name),
-      escapeHtml(view.client_id), escapeHtml(messages(M::DetailDevice)), escapeHtml(device),
-      escapeHtml(messages(M::DetailRequestedFrom)), renderRequestAddress(messages, view),
-      escapeHtml(messages(M::DetailRequested)), escapeHtml(view.requested_at),
-      escapeHtml(messages(M::DetailSignedInAs)), escapeHtml(view.signed_in_as),
-      escapeHtml(messages(M::PermissionsHeading)));
+      escapeMarkup(messages(M::DetailApplication)), escapeMarkup(view.client_name),
+      escapeMarkup(view.client_id), escapeMarkup(messages(M::DetailDevice)), escapeMarkup(device),
+      escapeMarkup(messages(M::DetailRequestedFrom)), renderRequestAddress(messages, view),
+      escapeMarkup(messages(M::DetailRequested)), escapeMarkup(view.requested_at),
+      escapeMarkup(messages(M::DetailSignedInAs)), escapeMarkup(view.signed_in_as),
+      escapeMarkup(messages(M::PermissionsHeading)));
   const std::string form = fmt::format(
       "<p class=\"muted\">{3}</p>\n"
       "<form method=\"post\" action=\"/device/decision\">\n"
@@ -155,8 +155,8 @@ std::string renderConsent(const PageContext& context, const ConsentView& view) {
       "</div>\n"
       "</form>\n",
       hiddenInput(kUserCodeField, view.user_code), hiddenInput(kCsrfField, view.csrf_token),
-      kDecisionField, escapeHtml(messages(M::ConsentWarning)),
-      escapeHtml(messages(M::ApproveButton)), escapeHtml(messages(M::DenyButton)));
+      kDecisionField, escapeMarkup(messages(M::ConsentWarning)),
+      escapeMarkup(messages(M::ApproveButton)), escapeMarkup(messages(M::DenyButton)));
   return renderLayout(context, messages(M::ConsentTitle),
                       summary + details + renderScopeList(messages, view.scopes) + form);
 }
@@ -166,7 +166,7 @@ std::string renderDone(const PageContext& context, Decision decision) {
   const bool approved = decision == Decision::Approve;
   const std::string content =
       fmt::format("<p class=\"{}\" role=\"status\">{}</p>\n", approved ? "success" : "notice",
-                  escapeHtml(messages(approved ? M::ApprovedText : M::DeniedText)));
+                  escapeMarkup(messages(approved ? M::ApprovedText : M::DeniedText)));
   return renderLayout(context, messages(approved ? M::ApprovedTitle : M::DeniedTitle), content);
 }
 
@@ -175,7 +175,7 @@ std::string renderMessage(const PageContext& context, std::string_view title,
   return renderLayout(
       context, title,
       alertParagraph(message) + fmt::format("<p><a class=\"button\" href=\"/device\">{}</a></p>\n",
-                                            escapeHtml(context.messages(M::StartOver))));
+                                            escapeMarkup(context.messages(M::StartOver))));
 }
 
 std::string describeScope(const Messages& messages, std::string_view scope) {

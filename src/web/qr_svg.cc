@@ -56,7 +56,7 @@ std::optional<std::string> renderQrSvg(std::string_view text, std::string_view l
       "<rect width=\"{0}\" height=\"{0}\" fill=\"#ffffff\"/>"
       "<path fill=\"#000000\" d=\"{2}\"/>"
       "</svg>",
-      size, escapeHtml(label), path);
+      size, escapeMarkup(label), path);
 }
 
 }  // namespace devauth::web

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/markup.h"
 #include "core/user_code.h"
 #include "support/fixed_random.h"
 
@@ -158,7 +159,7 @@ TEST(UserCodeProfileTest, WritesSsmlForBothProfiles) {
 }
 
 TEST(UserCodeProfileTest, SsmlEscapesMarkup) {
-  EXPECT_EQ(escapeXml("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+  EXPECT_EQ(escapeMarkup("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
   EXPECT_EQ(ssmlUserCode("<&>"), "<speak>&lt; &amp; &gt;</speak>");
 }
 
