@@ -103,6 +103,20 @@ class DevauthServer {
   const std::string& conf1Secret() const { return conf1_secret_; }
   const std::string& bankSecret() const { return bank_secret_; }
   std::string log() const { return process_->stderrText(); }
+  // True when the server's log shows `needle` at least `times` times within 5 s. The log
+  // reaches the test through a pipe and a reader thread, so a line may arrive after the
+  // response that caused it.
+  bool logs(const std::string& needle, std::size_t times = 1) const {
+    return process_->waitForStderr(
+        [&](const std::string& text) { return occurrences(text, needle) >= times; }, 5s);
+  }
+  static std::size_t occurrences(const std::string& text, const std::string& needle) {
+    std::size_t count = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      ++count;
+    }
+    return count;
+  }
 
   // Runs a CLI command on the server's store to completion and returns its stdout without the
   // final newline. The running server sees clients added this way at its next request.

@@ -133,13 +133,28 @@ TEST_F(ConformanceTest, ApprovedCodeIsRedeemedOnce) {
 
 // TK-3, TK-4, TK-7, D-1
 TEST_F(ConformanceTest, PollingFasterThanIntervalGetsSlowDown) {
-  const Codes codes = beginFor("pub1");
-  expectError(poll(codes), 400, "authorization_pending");
-  std::this_thread::sleep_for(500ms);
-  expectError(poll(codes), 400, "slow_down");
-  // slow_down added 5 s: the interval is now 7 s, counted from the last accepted poll.
-  std::this_thread::sleep_for(7100ms);
-  expectError(poll(codes), 400, "authorization_pending");
+  // With the 2 s interval and the server's 1 s tolerance, a second poll is too early when the
+  // server sees it less than 1 s after the first. That is certain only when both round trips
+  // fit in that second, which a loaded machine can prevent; such an attempt proves nothing
+  // and is repeated with a new code.
+  constexpr int kAttempts = 3;
+  bool measured = false;
+  for (int attempt = 0; attempt < kAttempts && !measured; ++attempt) {
+    const Codes codes = beginFor("pub1");
+    const auto first_sent = std::chrono::steady_clock::now();
+    expectError(poll(codes), 400, "authorization_pending");
+    std::this_thread::sleep_for(200ms);
+    const HttpResult early = poll(codes);
+    if (std::chrono::steady_clock::now() - first_sent >= 1s) {
+      continue;
+    }
+    measured = true;
+    expectError(early, 400, "slow_down");
+    // slow_down added 5 s: the interval is now 7 s, counted from the last accepted poll.
+    std::this_thread::sleep_for(7100ms);
+    expectError(poll(codes), 400, "authorization_pending");
+  }
+  EXPECT_TRUE(measured) << "no attempt got two polls within 1 s";
 }
 
 // TK-5, D-6, UV-10
@@ -308,10 +323,14 @@ TEST_F(ConformanceTest, UnusableCodesGetOneAnswer) {
 
 // SEC-15
 TEST_F(ConformanceTest, LogNeverContainsCodesOrTokens) {
+  const std::size_t issued = DevauthServer::occurrences(server_->log(), "event=token_issued");
   const Codes codes = beginFor("pub1");
   approve(codes);
   const std::string access_token = stringField(poll(codes), "access_token");
   ASSERT_FALSE(access_token.empty());
+  // The issuing line is the last this test causes; waiting for it makes sure the log checked
+  // below is complete.
+  ASSERT_TRUE(server_->logs("event=token_issued", issued + 1));
   const std::string log = server_->log();
   EXPECT_EQ(log.find(codes.device_code), std::string::npos);
   EXPECT_EQ(log.find(codes.user_code), std::string::npos);
@@ -354,8 +373,7 @@ TEST_F(LimitsConformanceTest, SecretGuessingIsThrottledAndLogged) {
   }
   expectError(last, 429, "temporarily_unavailable");
   EXPECT_FALSE(last.header("Retry-After").empty());
-  EXPECT_NE(server_->log().find("event=client_authentication_failed client_id=conf1"),
-            std::string::npos);
+  EXPECT_TRUE(server_->logs("event=client_authentication_failed client_id=conf1"));
 }
 
 // UV-5, SEC-3
