@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 namespace devauth::http {
 namespace {
 
@@ -64,26 +66,55 @@ unsigned oauthErrorStatus(const OAuthError& error, bool basic_auth_failed) {
   return static_cast<unsigned>(describe(error.code).http_status);
 }
 
-}  // namespace
-
-Response jsonResponse(const Request& request, unsigned status, const boost::json::value& body) {
-  Response response =
-      makeResponse(request, status, "application/json", boost::json::serialize(body));
+Response serializedJsonResponse(const Request& request, unsigned status, std::string body) {
+  Response response = makeResponse(request, status, "application/json", std::move(body));
   response.set(beast_http::field::cache_control, "no-store");
   response.set(beast_http::field::pragma, "no-cache");
   return response;
 }
 
+// The number of OAuthErrorCode values; TemporarilyUnavailable is the last.
+constexpr std::size_t kErrorCodeCount =
+    static_cast<std::size_t>(OAuthErrorCode::TemporarilyUnavailable) + 1;
+
+// Returns the error body of each code with its default description. They are serialized once,
+// because every authorization_pending and slow_down response to a token poll uses one.
+const std::array<std::string, kErrorCodeCount>& defaultErrorBodies() {
+  static const auto bodies = [] {
+    std::array<std::string, kErrorCodeCount> built;
+    for (std::size_t i = 0; i < kErrorCodeCount; ++i) {
+      const OAuthErrorInfo& info = describe(static_cast<OAuthErrorCode>(i));
+      built[i] = oauthErrorBody(info.wire_name, info.default_description);
+    }
+    return built;
+  }();
+  return bodies;
+}
+
+}  // namespace
+
+std::string oauthErrorBody(std::string_view error, std::string_view description) {
+  boost::json::object body;
+  body["error"] = error;
+  body["error_description"] = sanitizeErrorDescription(description);
+  return boost::json::serialize(body);
+}
+
+Response jsonResponse(const Request& request, unsigned status, const boost::json::value& body) {
+  return serializedJsonResponse(request, status, boost::json::serialize(body));
+}
+
 Response oauthErrorResponse(const Request& request, const OAuthError& error,
                             bool basic_auth_failed) {
   const OAuthErrorInfo& info = describe(error.code);
-  const std::string description =
-      error.description.empty() ? std::string(info.default_description) : error.description;
-  boost::json::object body;
-  body["error"] = info.wire_name;
-  body["error_description"] = sanitizeErrorDescription(description);
+  const bool default_description =
+      error.description.empty() || error.description == info.default_description;
+  std::string body = default_description
+                         ? defaultErrorBodies()[static_cast<std::size_t>(error.code)]
+                         : oauthErrorBody(info.wire_name, error.description);
 
-  Response response = jsonResponse(request, oauthErrorStatus(error, basic_auth_failed), body);
+  Response response =
+      serializedJsonResponse(request, oauthErrorStatus(error, basic_auth_failed), std::move(body));
   if (basic_auth_failed) {
     response.set(beast_http::field::www_authenticate, kBasicChallenge);
   }

@@ -15,6 +15,10 @@ namespace devauth::http {
 // every response that carries or may carry credentials.
 Response jsonResponse(const Request& request, unsigned status, const boost::json::value& body);
 
+// The JSON text {"error": error, "error_description": description}, with the characters that
+// RFC 6749 §5.2 forbids in the description replaced by '?'.
+std::string oauthErrorBody(std::string_view error, std::string_view description);
+
 // The RFC 6749 §5.2 error body {"error", "error_description"} with the status from the error
 // table. When `basic_auth_failed` is set, the status is 401 with
 // WWW-Authenticate: Basic realm="devauth" (RFC 6749 §5.2).

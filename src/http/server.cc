@@ -1,8 +1,10 @@
 #include "http/server.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/algorithm/hex.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -13,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
@@ -22,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -62,13 +66,48 @@ bool hasValidHost(const RawRequest& message) {
   return message.version() >= 11 ? count == 1 : count <= 1;
 }
 
-// 64 random bits from the CSPRNG as 16 lower-case hex digits.
+// Returns 64 random bits from the CSPRNG as 16 lower-case hex digits. Each thread draws the bits
+// of 64 ids at once, because one CSPRNG call (a getrandom system call) per request cost more
+// than the rest of the id.
 std::string newRequestId() {
-  std::array<std::uint8_t, 8> bytes{};
-  CsprngRandom().fill(bytes);
+  constexpr std::size_t kIdBytes = 8;
+  thread_local std::array<std::uint8_t, 64 * kIdBytes> pool{};
+  thread_local std::size_t used = pool.size();
+  if (used == pool.size()) {
+    CsprngRandom().fill(pool);
+    used = 0;
+  }
+  const auto first = pool.begin() + static_cast<std::ptrdiff_t>(used);
+  used += kIdBytes;
   std::string id;
-  boost::algorithm::hex_lower(bytes.begin(), bytes.end(), std::back_inserter(id));
+  id.reserve(2 * kIdBytes);
+  boost::algorithm::hex_lower(first, first + kIdBytes, std::back_inserter(id));
   return id;
+}
+
+// Appends the status line, the header fields and the body of `response` to `wire`, in the
+// bytes Beast's serializer writes for a response with Content-Length (RFC 9112 §4, §5).
+// Beast's serializer walks a view with one buffer per field, and callgrind counted about 17,000
+// more instructions per token poll response with it than with one contiguous buffer.
+void serializeResponse(const Response& response, std::string& wire) {
+  const unsigned version = response.version();
+  const unsigned status = response.result_int();
+  const std::string_view reason = response.reason();
+  std::size_t size = 17 + reason.size() + response.body().size();
+  for (const auto& field : response) {
+    size += field.name_string().size() + field.value().size() + 4;
+  }
+  wire.reserve(size);
+  fmt::format_to(std::back_inserter(wire), "HTTP/{}.{} {:03} {}\r\n", version / 10, version % 10,
+                 status % 1000, reason);
+  for (const auto& field : response) {
+    wire.append(field.name_string());
+    wire.append(": ");
+    wire.append(field.value());
+    wire.append("\r\n");
+  }
+  wire.append("\r\n");
+  wire.append(response.body());
 }
 
 // The id of a request: the client's X-Request-Id when it is 1 to 64 characters of letters,
@@ -549,15 +588,23 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::Writing;
     close_after_write_ = close_after_write_ || !response.keep_alive();
     drain_after_write_ = drain_after;
-    response_ = std::make_shared<Response>(std::move(response));
     // A client that stops reading the response is disconnected after read_timeout as well.
     stream_.expires_after(state_->options.read_timeout);
-    beast_http::async_write(stream_, *response_,
-                            beast::bind_front_handler(&Session::onWrite, shared_from_this()));
+    if (response.chunked()) {
+      response_ = std::make_shared<Response>(std::move(response));
+      beast_http::async_write(stream_, *response_,
+                              beast::bind_front_handler(&Session::onWrite, shared_from_this()));
+      return;
+    }
+    wire_.clear();
+    serializeResponse(response, wire_);
+    asio::async_write(stream_, asio::buffer(wire_),
+                      beast::bind_front_handler(&Session::onWrite, shared_from_this()));
   }
 
   void onWrite(beast::error_code error, std::size_t) {
     response_.reset();
+    wire_.clear();
     if (error) {
       spdlog::debug("event=connection_failed error=\"{}\"", error.message());
       close();
@@ -606,8 +653,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<RequestParser> parser_;
-  // Kept alive until async_write completes.
+  // Kept alive until async_write completes: the serialized response, or for a chunked one
+  // the response itself. wire_ keeps its capacity from one response to the next.
   std::shared_ptr<Response> response_;
+  std::string wire_;
   std::array<char, kReadChunkBytes> drain_buffer_{};
   std::size_t drained_bytes_ = 0;
 

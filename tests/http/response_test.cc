@@ -70,6 +70,34 @@ TEST(HttpResponseTest, OAuthErrorCarriesDescription) {
   EXPECT_EQ(response[field::pragma], "no-cache");
 }
 
+TEST(HttpResponseTest, PrebuiltErrorBodiesEqualJsonSerialization) {
+  // The bodies for default descriptions are built once. Each must be the bytes boost::json
+  // writes for the same object.
+  for (int i = 0; i <= static_cast<int>(OAuthErrorCode::TemporarilyUnavailable); ++i) {
+    const auto code = static_cast<OAuthErrorCode>(i);
+    const OAuthErrorInfo& info = describe(code);
+    const boost::json::object expected{{"error", info.wire_name},
+                                       {"error_description", info.default_description}};
+    EXPECT_EQ(oauthErrorResponse(makeRequest(), makeError(code)).body(),
+              boost::json::serialize(expected))
+        << info.wire_name;
+    EXPECT_EQ(oauthErrorResponse(makeRequest(), OAuthError{code, ""}).body(),
+              boost::json::serialize(expected))
+        << info.wire_name;
+  }
+  const Response pending =
+      oauthErrorResponse(makeRequest(), makeError(OAuthErrorCode::AuthorizationPending));
+  EXPECT_EQ(pending.body(),
+            R"({"error":"authorization_pending",)"
+            R"("error_description":"The user has not yet approved or denied the request."})");
+  EXPECT_EQ(pending[field::content_length], std::to_string(pending.body().size()));
+}
+
+TEST(HttpResponseTest, OAuthErrorBodySanitizesDescription) {
+  EXPECT_EQ(oauthErrorBody("invalid_request", "a\"b\\c\n"),
+            R"({"error":"invalid_request","error_description":"a?b?c?"})");
+}
+
 TEST(HttpResponseTest, OAuthErrorWithEmptyDescriptionUsesDefault) {
   const OAuthError error{OAuthErrorCode::AccessDenied, ""};
   const auto body = parseBody(oauthErrorResponse(makeRequest(), error));

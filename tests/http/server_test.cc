@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -62,6 +63,15 @@ class RawConnection {
     return parser.release();
   }
 
+  // Reads until the server closes the connection or `timeout` passes, and returns the bytes
+  // that arrived, including those already buffered.
+  std::string readUntilClose(milliseconds timeout) {
+    std::string received = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    runFor(timeout, [&](auto done) { collectUntilError(received, done); });
+    return received;
+  }
+
   // Reads until the server closes the connection and returns whether it closed within
   // `timeout`. `received` counts the bytes that arrived meanwhile.
   bool waitForClose(milliseconds timeout, std::size_t* received = nullptr) {
@@ -75,6 +85,19 @@ class RawConnection {
   }
 
  private:
+  template <typename Done>
+  void collectUntilError(std::string& received, Done done) {
+    socket_.async_read_some(asio::buffer(chunk_),
+                            [this, &received, done](beast::error_code error, std::size_t bytes) {
+                              received.append(chunk_.data(), bytes);
+                              if (error) {
+                                done();
+                                return;
+                              }
+                              collectUntilError(received, done);
+                            });
+  }
+
   template <typename Done>
   void readUntilError(std::size_t& total, bool& closed, Done done) {
     socket_.async_read_some(asio::buffer(chunk_), [this, &total, &closed, done](
@@ -386,6 +409,43 @@ TEST_F(HttpServerTest, ResponseCarriesRandomRequestId) {
       << first.header("X-Request-Id");
   EXPECT_TRUE(std::regex_match(second.header("X-Request-Id"), hex16));
   EXPECT_NE(first.header("X-Request-Id"), second.header("X-Request-Id"));
+}
+
+TEST_F(HttpServerTest, ResponseBytesOnTheWire) {
+  // The status line, the fields in the order Beast keeps them, an empty line and the body.
+  startServer();
+  RawConnection connection(port());
+  connection.send(
+      "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: wire-1\r\n"
+      "Connection: close\r\n\r\n");
+  EXPECT_EQ(connection.readUntilClose(milliseconds(5000)),
+            "HTTP/1.1 200 OK\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "X-Content-Type-Options: nosniff\r\n"
+            "X-Request-Id: wire-1\r\n"
+            "Cache-Control: no-store\r\n"
+            "Connection: close\r\n"
+            "Content-Length: 6\r\n"
+            "\r\n"
+            "hello\n");
+}
+
+TEST_F(HttpServerTest, RequestIdsStayDistinctOverManyRequests) {
+  // 300 ids are more than one thread draws random bits for at once.
+  startServer();
+  RawConnection connection(port());
+  const std::regex hex16("[0-9a-f]{16}");
+  std::set<std::string> seen;
+  constexpr int kRequests = 300;
+  for (int i = 0; i < kRequests; ++i) {
+    connection.send(kGetHello);
+    const auto response = connection.readResponse();
+    ASSERT_TRUE(response.has_value());
+    const std::string id((*response)["X-Request-Id"]);
+    EXPECT_TRUE(std::regex_match(id, hex16)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kRequests));
 }
 
 TEST_F(HttpServerTest, RemoteAddressFilled) {
