@@ -137,20 +137,22 @@ std::vector<std::string_view> splitGroups(std::string_view displayed) {
   return groups;
 }
 
-// The spoken words of one group, or the characters themselves when they are neither digits nor
-// upper-case letters.
-std::vector<std::string> wordsOf(std::string_view group) {
-  std::vector<std::string> words;
-  for (char c : group) {
+// Appends the spoken words of one group to `out`, separated by spaces. A character that is
+// neither a digit nor an upper-case letter is appended as it is.
+void appendWords(std::string_view group, std::string& out) {
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (i > 0) {
+      out.push_back(' ');
+    }
+    const char c = group[i];
     if (isDigit(c)) {
-      words.emplace_back(kDigitWords[static_cast<std::size_t>(c - '0')]);
+      out += kDigitWords[static_cast<std::size_t>(c - '0')];
     } else if (isUpperLetter(c)) {
-      words.emplace_back(kSpellingWords[static_cast<std::size_t>(c - 'A')]);
+      out += kSpellingWords[static_cast<std::size_t>(c - 'A')];
     } else {
-      words.emplace_back(1, c);
+      out.push_back(c);
     }
   }
-  return words;
 }
 
 }  // namespace
@@ -253,16 +255,24 @@ char dammCheckDigit(std::string_view digits) {
 
 bool passesDammCheck(std::string_view digits) { return dammInterim(digits) == 0; }
 
+// Both functions run for every device authorization response, so they append into one string
+// instead of joining vectors of words.
 std::string spokenUserCode(std::string_view displayed) {
-  std::vector<std::string> groups;
+  std::string spoken;
+  bool first = true;
   for (std::string_view group : splitGroups(displayed)) {
-    groups.push_back(fmt::format("{}", fmt::join(wordsOf(group), " ")));
+    if (!first) {
+      spoken += ", ";
+    }
+    first = false;
+    appendWords(group, spoken);
   }
-  return fmt::format("{}", fmt::join(groups, ", "));
+  return spoken;
 }
 
 std::string ssmlUserCode(std::string_view displayed) {
   std::string ssml = "<speak>";
+  std::string words;
   bool first = true;
   for (std::string_view group : splitGroups(displayed)) {
     if (!first) {
@@ -271,9 +281,13 @@ std::string ssmlUserCode(std::string_view displayed) {
     first = false;
     const bool digits = std::all_of(group.begin(), group.end(), isDigit);
     if (digits) {
-      ssml += "<say-as interpret-as=\"characters\">" + escapeMarkup(group) + "</say-as>";
+      ssml += "<say-as interpret-as=\"characters\">";
+      ssml += escapeMarkup(group);
+      ssml += "</say-as>";
     } else {
-      ssml += escapeMarkup(fmt::format("{}", fmt::join(wordsOf(group), " ")));
+      words.clear();
+      appendWords(group, words);
+      ssml += escapeMarkup(words);
     }
   }
   ssml += "</speak>";

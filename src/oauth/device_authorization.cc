@@ -216,6 +216,7 @@ DeviceAuthorizationResponse describeCodes(const Services& services, const Client
 http::Response respondDeviceAuthorization(const http::Request& request,
                                           const DeviceAuthorizationResponse& response) {
   boost::json::object body;
+  body.reserve(8);
   body["device_code"] = response.device_code;
   body["user_code"] = response.user_code;
   body["verification_uri"] = response.verification_uri;
@@ -225,7 +226,8 @@ http::Response respondDeviceAuthorization(const http::Request& request,
   // Extension members (RFC 8628 §3.2 allows more): the code for voice agents to read aloud.
   body["devauth_user_code_spoken"] = spokenUserCode(response.user_code);
   body["devauth_user_code_ssml"] = ssmlUserCode(response.user_code);
-  return http::jsonResponse(request, 200, body);
+  // Moved into the boost::json::value that jsonResponse takes, so the members are not copied.
+  return http::jsonResponse(request, 200, boost::json::value(std::move(body)));
 }
 
 // Checks, limits and stores a device authorization for `device_request`.
