@@ -84,8 +84,8 @@ class RawDatabase {
   RawDatabase(const RawDatabase&) = delete;
   RawDatabase& operator=(const RawDatabase&) = delete;
 
-  // Runs `sql` and returns the last column of every row, joined by '|'.
-  std::string query(const std::string& sql) {
+  // Runs `sql` and returns one column of every row (by default the last), joined by '|'.
+  std::string query(const std::string& sql, int column = -1) {
     sqlite3_stmt* statement = nullptr;
     if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
       ADD_FAILURE() << "cannot prepare " << sql << ": " << sqlite3_errmsg(db_);
@@ -93,7 +93,8 @@ class RawDatabase {
     }
     std::string rows;
     while (sqlite3_step(statement) == SQLITE_ROW) {
-      const auto* text = sqlite3_column_text(statement, sqlite3_column_count(statement) - 1);
+      const int index = column < 0 ? sqlite3_column_count(statement) - 1 : column;
+      const auto* text = sqlite3_column_text(statement, index);
       if (!rows.empty()) {
         rows += '|';
       }
@@ -252,6 +253,25 @@ TEST(SqliteStoreSchemaTest, UserCodeLookupUsesIndex) {
       "EXPLAIN QUERY PLAN SELECT id FROM authorizations WHERE user_code_hash = x'00'");
   EXPECT_NE(plan.find("USING INDEX"), std::string::npos) << plan;
   EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
+}
+
+// SQLite 3.40 evaluates a CHECK with an IN list of four constants through a temporary b-tree at
+// every execution. The authorization writes run for every device authorization request and
+// every decision, so their checks must not build one.
+TEST(SqliteStoreSchemaTest, AuthorizationWritesBuildNoTemporaryTable) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  auto store = openMigrated(path);
+  ASSERT_NE(store, nullptr);
+
+  for (const std::string sql : {"INSERT INTO authorizations (id, state) VALUES ('x', 'pending')",
+                                "UPDATE authorizations SET state = 'approved' WHERE id = 'x'"}) {
+    SCOPED_TRACE(sql);
+    // Column 1 of EXPLAIN is the opcode.
+    const std::string opcodes = RawDatabase(path).query("EXPLAIN " + sql, 1);
+    EXPECT_NE(opcodes.find("Halt"), std::string::npos) << opcodes;
+    EXPECT_EQ(opcodes.find("OpenEphemeral"), std::string::npos) << opcodes;
+  }
 }
 
 // Connections for decisions sync every commit (synchronous=FULL, 2); those for polling state,

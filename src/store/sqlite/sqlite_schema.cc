@@ -151,7 +151,9 @@ ALTER TABLE clients ADD COLUMN poll_interval_seconds INTEGER;
     R"sql(
 -- Relayed tokens become a per-client choice, and authorizations of other clients get no relay
 -- key. SQLite cannot drop NOT NULL from a column, so the authorizations table is rebuilt with
--- the same columns in the same order; no other table references it.
+-- the same columns in the same order; no other table references it. The state check compares
+-- one value at a time, because SQLite 3.40 evaluates a CHECK with an IN list of four constants
+-- by building a temporary b-tree at every insert and update (EXPLAIN shows OpenEphemeral).
 ALTER TABLE clients ADD COLUMN accepts_relayed_tokens INTEGER NOT NULL DEFAULT 0
   CHECK (accepts_relayed_tokens IN (0, 1));
 
@@ -161,7 +163,8 @@ CREATE TABLE authorizations_rebuilt (
   user_code_hash BLOB NOT NULL UNIQUE CHECK (length(user_code_hash) = 32),
   client_id TEXT NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
   scope TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'redeemed')),
+  state TEXT NOT NULL CHECK (state = 'pending' OR state = 'approved' OR state = 'denied'
+                             OR state = 'redeemed'),
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL,
   interval_seconds INTEGER NOT NULL,
