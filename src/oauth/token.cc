@@ -50,8 +50,10 @@ struct TokenRequest {
   std::string device_code;
 };
 
+// Returns the error response of `code` with its default description. The description stays
+// empty, so that http::oauthErrorResponse uses the body it serialized once for the code.
 http::Response errorCodeResponse(const http::Request& request, OAuthErrorCode code) {
-  return errorResponse(request, EndpointError{makeError(code)});
+  return errorResponse(request, EndpointError{OAuthError{code, {}}});
 }
 
 EndpointResult<TokenRequest> validateTokenRequest(Services& services, const http::Request& request,
