@@ -188,8 +188,8 @@ std::vector<Setting> makeSettings() {
           .type = SettingType::Integer,
           .min = 0,
           .max = 1024,
-          .help = "Threads that run request handlers apart from the I/O threads; 0 runs them on "
-                  "the I/O threads with SQLite and uses two per core with PostgreSQL",
+          .help = "Threads that run request handlers apart from the I/O threads; 0 uses two per "
+                  "core",
           .set =
               [](Config& c, const SettingValue& v) {
                 c.http.handler_threads = static_cast<unsigned>(integerOf(v));
