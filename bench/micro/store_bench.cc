@@ -125,6 +125,30 @@ void BM_StoreUpdatePollState(benchmark::State& state) {
 }
 BENCHMARK(BM_StoreUpdatePollState)->Arg(1000)->Arg(20000);
 
+// The one store operation of a poll of a pending code (Store::pollPending), which replaces
+// findByDeviceCode followed by updatePollState. Each round over the kept codes is one interval
+// later than the one before, so every poll is accepted and writes its polling state.
+void BM_StorePollPending(benchmark::State& state) {
+  constexpr std::size_t kRows = 1000;
+  SeededStore seeded(static_cast<std::size_t>(state.range(0)), kRows);
+  std::vector<SecretHash> hashes;
+  for (const auto& codes : seeded.codes()) {
+    hashes.push_back(hashSecret(codes.device_code));
+  }
+  const PollPolicy policy{};
+  const TimePoint start = seeded.now();
+  std::size_t n = 0;
+  for (auto _ : state) {
+    const TimePoint now = start + seconds(5) * static_cast<long long>(n / kRows);
+    auto polled = seeded.store().pollPending(hashes[n++ % kRows], kClientId, now, policy);
+    if (!polled || !polled->has_value() || (*polled)->outcome != PollOutcome::Pending) {
+      state.SkipWithError("poll failed");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_StorePollPending)->Arg(1000)->Arg(20000);
+
 void BM_StoreApprove(benchmark::State& state) {
   constexpr std::size_t kRows = 2000;
   SeededStore seeded(static_cast<std::size_t>(state.range(0)), kRows);

@@ -14,7 +14,8 @@
 //  7. core decidePoll: redeemed -> invalid_grant, expired -> expired_token, denied ->
 //     access_denied, approved -> redeem once and issue the token (with a refresh token when
 //     the client has the refresh grant), pending -> slow_down or authorization_pending
-//     (RFC 8628 §3.5);
+//     (RFC 8628 §3.5). A pending code of this client is decided and recorded by one store
+//     operation (Store::pollPending) before 6 and 7 read any other code;
 //  8. an accepted authorization_pending poll with Prefer: wait=N (RFC 7240 §4.3) is held up to
 //     min(N, max_poll_wait) seconds and answered when the authorization is decided or expires,
 //     or with authorization_pending when the wait ends (oauth/held_polls.h).
@@ -246,14 +247,14 @@ http::Response redeemAndRespond(Services& services, const http::Request& request
 
 // The wait a poll is held for: min(Prefer: wait, max_poll_wait), and no longer than the
 // authorization lives. Zero when the poll is answered at once.
-seconds holdFor(Services& services, const http::Request& request,
-                const Authorization& authorization, TimePoint now) {
+seconds holdFor(Services& services, const http::Request& request, TimePoint expires_at,
+                TimePoint now) {
   const auto preferred = http::preferredWait(request.message);
   if (!preferred || services.held_polls == nullptr) {
     return seconds{0};
   }
   const seconds wait = std::min(seconds{*preferred}, services.config.max_poll_wait);
-  const auto lifetime = std::chrono::duration_cast<seconds>(authorization.expires_at - now);
+  const auto lifetime = std::chrono::duration_cast<seconds>(expires_at - now);
   return std::max(seconds{0}, std::min(wait, lifetime + seconds{1}));
 }
 
@@ -296,7 +297,7 @@ std::optional<http::Response> checkHeldPoll(Services& services, const http::Requ
 // Holds an accepted authorization_pending poll (RFC 7240 §4.3). Returns false when the bounds
 // on held polls are reached, and the poll is then answered at once.
 bool holdPoll(Services& services, const http::Request& request, const TokenRequest& token_request,
-              const Authorization& authorization, seconds wait) {
+              const std::string& authorization_id, seconds wait) {
   // The request outlives the handler call, so the checks keep their own copy without the body's
   // only owner being the connection.
   auto held_request = std::make_shared<http::Request>(
@@ -312,15 +313,16 @@ bool holdPoll(Services& services, const http::Request& request, const TokenReque
   };
   const HeldPollLimits limits{services.config.max_held_polls_per_client,
                               services.config.max_held_polls};
-  return services.held_polls->hold(request, authorization.id, token_request.client.id, wait, limits,
+  return services.held_polls->hold(request, authorization_id, token_request.client.id, wait, limits,
                                    std::move(check), std::move(stop_answer));
 }
 
-// Decides the poll and stores the new polling state with a compare-and-set. A poll that loses
-// to a concurrent one reloads and decides again. An accepted poll with Prefer: wait is held.
-http::Response answerPoll(Services& services, const http::Request& request,
-                          const TokenRequest& token_request, Authorization authorization) {
-  const TimePoint now = services.clock.now();
+// Responds to a poll from the authorization as read, for a code that pollPending did not find
+// pending. A pending one gets its new polling state stored with a compare-and-set, and a poll
+// that loses to a concurrent one reloads and decides again.
+http::Response answerFromAuthorization(Services& services, const http::Request& request,
+                                       const TokenRequest& token_request,
+                                       Authorization authorization, TimePoint now) {
   for (int attempt = 0; attempt < kMaxPollAttempts; ++attempt) {
     const PollDecision decision = decidePoll(authorization, now, services.config.poll_policy);
     if (decision.outcome == PollOutcome::Approved) {
@@ -338,9 +340,9 @@ http::Response answerPoll(Services& services, const http::Request& request,
       return errorResponse(request, storeFailure(request, "update_poll_state", stored.error()));
     }
     if (*stored) {
-      const seconds wait = holdFor(services, request, authorization, now);
+      const seconds wait = holdFor(services, request, authorization.expires_at, now);
       if (decision.outcome == PollOutcome::Pending && wait > seconds{0} &&
-          holdPoll(services, request, token_request, authorization, wait)) {
+          holdPoll(services, request, token_request, authorization.id, wait)) {
         // The held response replaces this one (http/deferred.h).
         return errorCodeResponse(request, OAuthErrorCode::AuthorizationPending);
       }
@@ -356,6 +358,44 @@ http::Response answerPoll(Services& services, const http::Request& request,
   }
   countPoll(PollOutcome::SlowDown, authorization.state);
   return errorCodeResponse(request, OAuthErrorCode::SlowDown);
+}
+
+// Responds to a poll. Store::pollPending decides and records the poll of a pending code in one
+// store operation. Any other code is read and handled by answerFromAuthorization, so an unknown
+// code and a code of another client get the same invalid_grant and change nothing. An
+// accepted poll with Prefer: wait is held.
+http::Response answerPoll(Services& services, const http::Request& request,
+                          const TokenRequest& token_request) {
+  const TimePoint now = services.clock.now();
+  StoreResult<std::optional<PendingPoll>> polled = std::optional<PendingPoll>();
+  // A code too long to be one is left to loadAuthorization, which rejects it unread.
+  if (token_request.device_code.size() <= kMaxDeviceCodeLength) {
+    polled = services.store.pollPending(hashSecret(token_request.device_code),
+                                        token_request.client.id, now, services.config.poll_policy);
+  }
+  if (!polled) {
+    return errorResponse(request, storeFailure(request, "poll_pending", polled.error()));
+  }
+  if (!polled->has_value()) {
+    auto authorization = loadAuthorization(services, request, token_request);
+    if (!authorization) {
+      return errorResponse(request, authorization.error());
+    }
+    return answerFromAuthorization(services, request, token_request, std::move(*authorization),
+                                   now);
+  }
+
+  const PendingPoll& poll = **polled;
+  if (poll.outcome == PollOutcome::Pending) {
+    const seconds wait = holdFor(services, request, poll.expires_at, now);
+    if (wait > seconds{0} &&
+        holdPoll(services, request, token_request, poll.authorization_id, wait)) {
+      // The held response replaces this one (http/deferred.h).
+      return errorCodeResponse(request, OAuthErrorCode::AuthorizationPending);
+    }
+  }
+  countPoll(poll.outcome, AuthorizationState::Pending);
+  return errorCodeResponse(request, *errorForOutcome(poll.outcome));
 }
 
 }  // namespace
@@ -386,12 +426,7 @@ http::Response handleToken(Services& services, const http::Request& request) {
     return errorResponse(request, token_request.error());
   }
 
-  auto authorization = loadAuthorization(services, request, *token_request);
-  if (!authorization) {
-    return errorResponse(request, authorization.error());
-  }
-
-  return answerPoll(services, request, *token_request, std::move(*authorization));
+  return answerPoll(services, request, *token_request);
 }
 
 }  // namespace devauth::oauth

@@ -57,6 +57,14 @@ struct PollState {
   seconds interval{0};
 };
 
+// A poll of a pending authorization that pollPending decided and recorded (RFC 8628 §3.5).
+struct PendingPoll {
+  std::string authorization_id;
+  // Pending (authorization_pending) or SlowDown (slow_down).
+  PollOutcome outcome = PollOutcome::Pending;
+  TimePoint expires_at{};
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -104,6 +112,18 @@ class Store {
   // authorization is pending. Returns false when another poll changed it first.
   virtual StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
                                             const PollState& updated) = 0;
+
+  // Decides and records one poll in one atomic step, if the authorization with device code hash
+  // `device_code_hash` belongs to `client_id` and is pending and unexpired at `now`. The
+  // outcome and the new polling state are those of core decidePoll for the stored polling
+  // state, `now` and `policy`, so of concurrent polls of one code each is decided on the state
+  // that the one before it stored. Returns nullopt, changing nothing, for any other code:
+  // unknown, of another client, approved, denied, redeemed or expired. The caller then reads
+  // the authorization and decides from it.
+  virtual StoreResult<std::optional<PendingPoll>> pollPending(const SecretHash& device_code_hash,
+                                                              const std::string& client_id,
+                                                              TimePoint now,
+                                                              const PollPolicy& policy) = 0;
 
   // Sets the bound subject of `id` to `subject`, if at `now` it is pending, unexpired, and
   // unbound or already bound to `subject`. Returns false, changing nothing, when it is bound to

@@ -14,6 +14,7 @@
 #include "store/binding_store_conformance.h"
 #include "store/client_code_conformance.h"
 #include "store/grant_store_conformance.h"
+#include "store/poll_store_conformance.h"
 #include "store/postgres/pg_schema.h"
 #include "store/postgres_test_database.h"
 #include "store/store_administration_conformance.h"
@@ -65,6 +66,7 @@ class PostgresStoreFactory {
 }  // namespace
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreConformanceTest, PostgresStoreFactory);
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, PollStoreConformanceTest, PostgresStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, GrantStoreConformanceTest, PostgresStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, StoreAdministrationTest, PostgresStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, BindingStoreConformanceTest, PostgresStoreFactory);

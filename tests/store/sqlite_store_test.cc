@@ -16,6 +16,7 @@
 #include "store/binding_store_conformance.h"
 #include "store/client_code_conformance.h"
 #include "store/grant_store_conformance.h"
+#include "store/poll_store_conformance.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/store_administration_conformance.h"
 #include "store/store_conformance.h"
@@ -116,6 +117,7 @@ class RawDatabase {
 }  // namespace
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreConformanceTest, SqliteStoreFactory);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, PollStoreConformanceTest, SqliteStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, GrantStoreConformanceTest, SqliteStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreAdministrationTest, SqliteStoreFactory);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, BindingStoreConformanceTest, SqliteStoreFactory);

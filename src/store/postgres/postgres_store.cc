@@ -459,6 +459,58 @@ StoreResult<bool> PostgresStore::updatePollState(const std::string& id, const Po
   return changedOne(run(pool_, sql, params, "updating the polling state"));
 }
 
+StoreResult<std::optional<PendingPoll>> PostgresStore::pollPending(
+    const SecretHash& device_code_hash, const std::string& client_id, TimePoint now,
+    const PollPolicy& policy) {
+  // One statement, so one round trip. FOR UPDATE makes concurrent polls of one code wait for
+  // each other. Under READ COMMITTED the waiting one then reads the row that the first stored.
+  // The CASE expressions are core decidePoll's rule for a pending, unexpired authorization. A
+  // poll earlier than last_poll_at + interval - tolerance is slow_down and raises the interval
+  // by the step up to the maximum, never lowering it. Any other poll is authorization_pending
+  // and records `now`. The conformance test PollPendingAgreesWithDecidePoll compares the two
+  // over a table of cases.
+  static const std::string sql = std::string(
+      "WITH polled AS ("
+      "SELECT id, last_poll_at, interval_seconds FROM authorizations "
+      "WHERE device_code_hash = $1 AND client_id = $2 AND state = 'pending' "
+      "AND expires_at > $3::bigint FOR UPDATE), "
+      "decided AS ("
+      "SELECT id, last_poll_at, interval_seconds, "
+      "(last_poll_at IS NOT NULL AND "
+      "$3::bigint < last_poll_at + interval_seconds * 1000 - $4::bigint) AS too_early "
+      "FROM polled) "
+      "UPDATE authorizations AS a SET "
+      "last_poll_at = CASE WHEN d.too_early THEN d.last_poll_at ELSE $3::bigint END, "
+      "interval_seconds = CASE WHEN d.too_early THEN greatest(least(d.interval_seconds + "
+      "$5::bigint, $6::bigint), d.interval_seconds) ELSE d.interval_seconds END "
+      "FROM decided AS d WHERE a.id = d.id "
+      "RETURNING a.id, d.too_early, a.expires_at, "
+      "set_config('synchronous_commit', 'off', true)");
+  Params params;
+  params.bytes(device_code_hash)
+      .text(client_id)
+      .integer(toUnixMillis(now))
+      .integer(static_cast<long long>(policy.tolerance.count()))
+      .integer(static_cast<long long>(policy.slow_down_step.count()))
+      .integer(static_cast<long long>(policy.max_interval.count()));
+  // Unsynced: polling state only throttles polls (kWithoutCommitSync).
+  auto result = run(pool_, sql, params, "recording a poll");
+  if (!result) {
+    return unexpected(result.error());
+  }
+  if (result->rows() == 0) {
+    return std::optional<PendingPoll>();
+  }
+  const auto expires_at = result->integer(0, 2);
+  if (!expires_at) {
+    return unexpected(
+        StoreError{StoreError::Kind::Internal, "PostgreSQL: a recorded poll has no expiry time"});
+  }
+  return std::optional<PendingPoll>(PendingPoll{
+      result->text(0, 0), result->text(0, 1) == "t" ? PollOutcome::SlowDown : PollOutcome::Pending,
+      fromUnixMillis(*expires_at)});
+}
+
 StoreResult<bool> PostgresStore::bindSubject(const std::string& id, const std::string& subject,
                                              TimePoint now) {
   // PostgreSQL counts a matched row as updated even when the value stays the same, so binding

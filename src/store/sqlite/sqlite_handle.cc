@@ -217,8 +217,22 @@ int Connection::changes() const { return sqlite3_changes(db_); }
 
 // --- Transaction -------------------------------------------------------------------------
 
+namespace {
+
+// Runs BEGIN, COMMIT or ROLLBACK from the connection's statement cache, so that a transaction
+// does not parse its control statements again each time.
+StoreResult<void> runControl(Connection& connection, std::string_view sql) {
+  auto statement = connection.prepare(sql);
+  if (!statement) {
+    return unexpected(statement.error());
+  }
+  return statement->run();
+}
+
+}  // namespace
+
 StoreResult<Transaction> Transaction::beginImmediate(Connection& connection) {
-  auto begun = connection.execute("BEGIN IMMEDIATE", "BEGIN IMMEDIATE");
+  auto begun = runControl(connection, "BEGIN IMMEDIATE");
   if (!begun) {
     return unexpected(begun.error());
   }
@@ -228,7 +242,7 @@ StoreResult<Transaction> Transaction::beginImmediate(Connection& connection) {
 Transaction::~Transaction() {
   // SQLite rolls back by itself after some errors, so roll back only if a transaction is open.
   if (connection_ != nullptr && sqlite3_get_autocommit(connection_->handle()) == 0) {
-    sqlite3_exec(connection_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    (void)runControl(*connection_, "ROLLBACK");
   }
 }
 
@@ -236,7 +250,7 @@ Transaction::Transaction(Transaction&& other) noexcept
     : connection_(std::exchange(other.connection_, nullptr)) {}
 
 StoreResult<void> Transaction::commit() {
-  auto committed = connection_->execute("COMMIT", "COMMIT");
+  auto committed = runControl(*connection_, "COMMIT");
   if (!committed) {
     return committed;
   }

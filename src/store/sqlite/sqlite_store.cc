@@ -370,6 +370,79 @@ StoreResult<bool> SqliteStore::updatePollState(const std::string& id, const Poll
       millisOrNull(expected.last_poll_at), static_cast<long long>(expected.interval.count())));
 }
 
+StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHash& device_code_hash,
+                                                                 const std::string& client_id,
+                                                                 TimePoint now,
+                                                                 const PollPolicy& policy) {
+  // The read and the write are one IMMEDIATE transaction on one connection, so no other
+  // writer, in this process or another, changes the polling state between them. The write
+  // mutex is taken first so that this process's writers queue here, not in the busy handler.
+  const std::lock_guard writing(write_mutex_);
+  // Unsynced: polling state only throttles polls (SqliteStore durability).
+  auto lease = unsynced_pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  auto transaction = Transaction::beginImmediate(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+
+  long long rowid = 0;
+  Authorization polled;
+  {
+    auto statement = connection.prepare(
+        "SELECT rowid, id, expires_at, interval_seconds, last_poll_at FROM authorizations "
+        "WHERE device_code_hash = ? AND client_id = ? AND state = 'pending' AND expires_at > ?");
+    if (!statement) {
+      return unexpected(statement.error());
+    }
+    statement->bindAll(device_code_hash, client_id, toUnixMillis(now));
+    auto row = statement->step();
+    if (!row) {
+      return unexpected(row.error());
+    }
+    if (!*row) {
+      // Nothing was written; the transaction rolls back when it goes out of scope.
+      return std::optional<PendingPoll>();
+    }
+    rowid = statement->columnInt(0);
+    polled.id = statement->columnText(1);
+    polled.expires_at = fromUnixMillis(statement->columnInt(2));
+    polled.interval = seconds(statement->columnInt(3));
+    if (!statement->isNull(4)) {
+      polled.last_poll_at = fromUnixMillis(statement->columnInt(4));
+    }
+  }
+
+  // core decidePoll is the only place of the rule. The query above selected only pending,
+  // unexpired authorizations, for which it returns Pending or SlowDown.
+  const PollDecision decision = decidePoll(polled, now, policy);
+  if (decision.outcome != PollOutcome::Pending && decision.outcome != PollOutcome::SlowDown) {
+    return unexpected(StoreError{StoreError::Kind::Internal,
+                                 "SQLite: decidePoll did not treat a pending poll as pending"});
+  }
+  // A slow_down at the largest interval changes nothing, so it writes nothing.
+  if (decision.new_last_poll_at != polled.last_poll_at ||
+      decision.new_interval != polled.interval) {
+    auto updated = runChange(
+        connection,
+        "UPDATE authorizations SET last_poll_at = ?, interval_seconds = ? WHERE rowid = ?",
+        millisOrNull(decision.new_last_poll_at),
+        static_cast<long long>(decision.new_interval.count()), rowid);
+    if (!updated) {
+      return unexpected(updated.error());
+    }
+  }
+  auto committed = transaction->commit();
+  if (!committed) {
+    return unexpected(committed.error());
+  }
+  return std::optional<PendingPoll>(
+      PendingPoll{std::move(polled.id), decision.outcome, polled.expires_at});
+}
+
 StoreResult<bool> SqliteStore::bindSubject(const std::string& id, const std::string& subject,
                                            TimePoint now) {
   const std::lock_guard writing(write_mutex_);

@@ -59,6 +59,9 @@ class SqliteStore final : public Store {
   StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) override;
   StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
                                     const PollState& updated) override;
+  StoreResult<std::optional<PendingPoll>> pollPending(const SecretHash& device_code_hash,
+                                                      const std::string& client_id, TimePoint now,
+                                                      const PollPolicy& policy) override;
   StoreResult<bool> bindSubject(const std::string& id, const std::string& subject,
                                 TimePoint now) override;
   StoreResult<bool> approve(const std::string& id, const std::string& subject,
