@@ -188,25 +188,11 @@ const char* signalName(int signal_number) {
   }
 }
 
-// Reads the file, the environment and the flags again and applies what can change without a
-// restart. An invalid configuration changes nothing.
-void reloadConfig(App& app, const ServeOptions& options) {
-  auto reloaded = buildConfig(options);
-  if (!reloaded) {
-    spdlog::error("event=config_reload_failed error=\"{}\"", reloaded.error());
-    return;
-  }
-  // TODO: check the guessing odds of the stored clients against the reloaded limits, as
-  // start-up does (checkStartupOdds). Until then a reload that loosens the limits is applied
-  // unchecked.
-  app.reload(*reloaded);
-}
-
 // Rejects stored clients whose user codes are too easy to guess under the configured
-// limits (RFC 8628 §5.1, server/code_odds.h) before the server listens. With the limits off the
-// odds are unbounded, which is logged as a warning. A store that cannot be opened is left to
-// App::start, which reports it.
-Expected<void, std::string> checkStartupOdds(const Config& config) {
+// limits (RFC 8628 §5.1, server/code_odds.h), before the server listens and at a reload. With the
+// limits off the odds are unbounded, which is logged as a warning. A store that cannot be opened is
+// left to App::start, which reports it.
+Expected<void, std::string> checkClientOdds(const Config& config) {
   if (!guessingOdds(ClientCodeSettings{}, config)) {
     spdlog::warn(
         "event=user_code_limits_off error=\"the wrong-code budgets per address and in total, or "
@@ -226,6 +212,26 @@ Expected<void, std::string> checkStartupOdds(const Config& config) {
     return {};
   }
   return unexpected(fmt::format("{}", fmt::join(*problems, "\n")));
+}
+
+// Reads the file, the environment and the flags again and applies what can change without a
+// restart. An invalid configuration changes nothing.
+void reloadConfig(App& app, const ServeOptions& options) {
+  auto reloaded = buildConfig(options);
+  if (!reloaded) {
+    spdlog::error("event=config_reload_failed error=\"{}\"", reloaded.error());
+    return;
+  }
+  // Limits loosened so far that a stored client's codes become too easy to guess are rejected
+  // as at start-up, and the running settings stay.
+  auto odds = checkClientOdds(*reloaded);
+  if (!odds) {
+    std::string message = odds.error();
+    std::replace(message.begin(), message.end(), '\n', ' ');
+    spdlog::error("event=config_reload_failed error=\"{}\"", message);
+    return;
+  }
+  app.reload(*reloaded);
 }
 
 int runServe(const ServeOptions& options) {
@@ -257,7 +263,7 @@ int runServe(const ServeOptions& options) {
   sigaddset(&handled_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &handled_signals, nullptr);
 
-  auto odds = checkStartupOdds(config);
+  auto odds = checkClientOdds(config);
   if (!odds) {
     std::cerr << "devauth serve: " << odds.error() << "\n";
     return kExitFailure;

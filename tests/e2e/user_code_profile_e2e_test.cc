@@ -76,10 +76,12 @@ class UserCodeProfileEndToEndTest : public ::testing::Test {
     return path;
   }
 
-  bool startServer() {
+  bool startServer(const std::vector<std::string>& extra = {}) {
     port_ = pickFreePort();
-    server_ = std::make_unique<ChildProcess>(std::vector<std::string>{
-        kBinary, "serve", "--threads", "2", "--port", std::to_string(port_), "--store", store_});
+    std::vector<std::string> arguments{
+        kBinary, "serve", "--threads", "2", "--port", std::to_string(port_), "--store", store_};
+    arguments.insert(arguments.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<ChildProcess>(arguments);
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < deadline) {
       if (server_->waitForExit(0ms)) {
@@ -198,6 +200,37 @@ TEST_F(UserCodeProfileEndToEndTest, ServeAndConfigCheckRejectStoredEasyProfile) 
       "strict-store.toml", std::string(kStrictLimits) + "[server]\nstore = \"" + store_ + "\"\n");
   auto passed = run({"config", "check", strict_with_store});
   EXPECT_EQ(passed->waitForExit(0ms), 0) << passed->stderrText();
+}
+
+TEST_F(UserCodeProfileEndToEndTest, ReloadRejectsLimitsTooLooseForStoredProfile) {
+  const std::string config =
+      writeFile("serve.toml", std::string(kStrictLimits) + "[device]\ninterval = 7\n");
+  auto keypad = run({"client", "add", "keypad", "--user-code-profile", "digits:9:3:damm",
+                     "--config", config, "--store", store_});
+  ASSERT_EQ(keypad->waitForExit(0ms), 0) << keypad->stderrText();
+  auto tv = run({"client", "add", "tv", "--store", store_});
+  ASSERT_EQ(tv->waitForExit(0ms), 0) << tv->stderrText();
+  ASSERT_TRUE(startServer({"--config", config})) << server_->stderrText();
+
+  // The default limits make keypad's codes too easy to guess, so the whole file is rejected,
+  // the new interval included.
+  writeFile("serve.toml", "[device]\ninterval = 9\n");
+  server_->signal(SIGHUP);
+  ASSERT_TRUE(server_->waitForStderr(
+      [](const std::string& text) {
+        return text.find("event=config_reload_failed") != std::string::npos;
+      },
+      kCommandTimeout))
+      << server_->stderrText();
+  EXPECT_NE(server_->stderrText().find("the user codes of client 'keypad' (digits:9:3:damm"),
+            std::string::npos)
+      << server_->stderrText();
+  EXPECT_EQ(server_->stderrText().find("event=config_reloaded"), std::string::npos);
+
+  const HttpResult begun = httpRequest(port_, "POST", "/oauth/device/begin", "client_id=tv",
+                                       {{"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_EQ(begun.status, 200u) << begun.body;
+  EXPECT_NE(begun.body.find("\"interval\":7"), std::string::npos) << begun.body;
 }
 
 TEST_F(UserCodeProfileEndToEndTest, LoginSpeakPrintsSpokenCode) {
