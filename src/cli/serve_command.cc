@@ -200,7 +200,7 @@ Expected<void, std::string> checkClientOdds(const Config& config) {
         "unbounded\"");
     return {};
   }
-  auto store = openStore(config.store);
+  auto store = openStore(config.store, StoreOptions{config.store_cache_mib * 1024});
   if (!store || !(*store)->migrate()) {
     return {};
   }

@@ -120,7 +120,7 @@ struct App::Impl {
 };
 
 StoreResult<void> App::Impl::openAndMigrate() {
-  auto opened = openStore(config.store);
+  auto opened = openStore(config.store, StoreOptions{config.store_cache_mib * 1024});
   if (!opened) {
     return unexpected(opened.error());
   }

@@ -3,6 +3,7 @@
 // Settings of `devauth serve`. Defaults are the documented behaviour; server/settings.h declares
 // how the TOML file, the environment and the flags override them.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct Config {
   std::string issuer = "http://127.0.0.1:8080";
   // The store location: a SQLite file path, sqlite:PATH or a postgresql:// URL.
   std::string store = "devauth.db";
+  // SQLite: the page cache of each store connection, in MiB (docs/deployment.md, "Durability
+  // and caching"). PostgreSQL ignores it.
+  std::int64_t store_cache_mib = 32;
 
   // RFC 8628 §3.2 expires_in: lifetime of the device and user codes.
   seconds device_code_ttl{600};

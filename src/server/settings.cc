@@ -218,6 +218,19 @@ std::vector<Setting> makeSettings() {
           .get = [](const Config& c) { return text(c.store); },
       },
       Setting{
+          .key = "server.store_cache",
+          .env = "DEVAUTH_SERVER_STORE_CACHE",
+          .flag = "--store-cache",
+          .unit = "MiB",
+          .type = SettingType::Integer,
+          .min = 1,
+          .max = 65536,
+          .help = "SQLite page cache of each store connection, which grows only with the pages "
+                  "read (PostgreSQL ignores it)",
+          .set = [](Config& c, const SettingValue& v) { c.store_cache_mib = integerOf(v); },
+          .get = [](const Config& c) { return integer(c.store_cache_mib); },
+      },
+      Setting{
           .key = "device.expires_in",
           .env = "DEVAUTH_DEVICE_EXPIRES_IN",
           .flag = "--expires-in",

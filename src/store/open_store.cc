@@ -31,12 +31,17 @@ std::string_view schemeOf(std::string_view location) {
   return location.substr(0, colon);
 }
 
-StoreResult<std::unique_ptr<Store>> openSqlite(const std::string& path) {
+StoreResult<std::unique_ptr<Store>> openSqlite(const std::string& path,
+                                               const StoreOptions& options) {
   if (path.empty()) {
     return unexpected(StoreError{StoreError::Kind::Internal,
                                  "the store location 'sqlite:' has no file path; use sqlite:PATH"});
   }
-  auto store = SqliteStore::open(path);
+  SqliteStoreOptions sqlite_options;
+  if (options.sqlite_cache_kib) {
+    sqlite_options.cache_kib = *options.sqlite_cache_kib;
+  }
+  auto store = SqliteStore::open(path, sqlite_options);
   if (!store) {
     return unexpected(store.error());
   }
@@ -45,7 +50,8 @@ StoreResult<std::unique_ptr<Store>> openSqlite(const std::string& path) {
 
 }  // namespace
 
-StoreResult<std::unique_ptr<Store>> openStore(const std::string& location) {
+StoreResult<std::unique_ptr<Store>> openStore(const std::string& location,
+                                              const StoreOptions& options) {
   if (location.empty()) {
     return unexpected(StoreError{
         StoreError::Kind::Internal,
@@ -54,12 +60,12 @@ StoreResult<std::unique_ptr<Store>> openStore(const std::string& location) {
   // Schemes are case-insensitive (RFC 3986 §3.1).
   std::string scheme(schemeOf(location));
   if (scheme.empty()) {
-    return openSqlite(location);
+    return openSqlite(location, options);
   }
   std::transform(scheme.begin(), scheme.end(), scheme.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (scheme == kSqliteScheme) {
-    return openSqlite(location.substr(kSqliteScheme.size() + 1));
+    return openSqlite(location.substr(kSqliteScheme.size() + 1), options);
   }
   if (scheme == "postgresql" || scheme == "postgres") {
     auto store = PostgresStore::open(location);

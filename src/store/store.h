@@ -280,8 +280,15 @@ class Store {
   virtual StoreResult<std::size_t> removeRetiredSigningKeys(TimePoint cutoff) = 0;
 };
 
+// Settings of openStore that one backend uses and the other ignores.
+struct StoreOptions {
+  // SQLite: the page cache of each connection, in KiB. Empty for the backend's default.
+  std::optional<std::int64_t> sqlite_cache_kib;
+};
+
 // Opens the store named by `location`: a file path or `sqlite:PATH` for SQLite, and a
 // `postgresql://` or `postgres://` URL for PostgreSQL. Does not migrate.
-StoreResult<std::unique_ptr<Store>> openStore(const std::string& location);
+StoreResult<std::unique_ptr<Store>> openStore(const std::string& location,
+                                              const StoreOptions& options = {});
 
 }  // namespace devauth

@@ -294,6 +294,27 @@ TEST(SqliteStoreDurabilityTest, ConnectionsApplyTheirSynchronousMode) {
   }
 }
 
+// The page cache is set in KiB, which PRAGMA cache_size reports as a negative number.
+TEST(SqliteStoreCacheTest, ConnectionsApplyTheirPageCacheSize) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  ASSERT_NE(openMigrated(path), nullptr);
+  for (const auto& [cache_kib, expected] :
+       {std::pair{std::optional<std::int64_t>(), -sqlite::kDefaultCacheKib},
+        std::pair{std::optional<std::int64_t>(4096), std::int64_t{-4096}}}) {
+    auto connection =
+        cache_kib ? sqlite::Connection::open(path, milliseconds(100), sqlite::Durability::Synced,
+                                             *cache_kib)
+                  : sqlite::Connection::open(path, milliseconds(100), sqlite::Durability::Synced);
+    ASSERT_TRUE(connection) << connection.error().message;
+    auto pragma = (*connection)->prepare("PRAGMA cache_size");
+    ASSERT_TRUE(pragma) << pragma.error().message;
+    auto row = pragma->step();
+    ASSERT_TRUE(row && *row);
+    EXPECT_EQ(pragma->columnInt(0), expected);
+  }
+}
+
 // A poll's state, written without a sync, is what the next read and the next decision see.
 TEST(SqliteStoreDurabilityTest, UnsyncedPollStateIsReadBackAndGuardsTheDecision) {
   TempDir directory;

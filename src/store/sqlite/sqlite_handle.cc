@@ -143,7 +143,8 @@ std::span<const std::uint8_t> Statement::columnBytes(int column) const {
 
 StoreResult<std::unique_ptr<Connection>> Connection::open(const std::string& path,
                                                           std::chrono::milliseconds busy_timeout,
-                                                          Durability durability) {
+                                                          Durability durability,
+                                                          std::int64_t cache_kib) {
   sqlite3* db = nullptr;
   const int code = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -180,6 +181,13 @@ StoreResult<std::unique_ptr<Connection>> Connection::open(const std::string& pat
       "settings");
   if (!settings) {
     return unexpected(settings.error());
+  }
+  // A negative cache_size counts KiB, not pages. PRAGMA takes no bound parameters; the value
+  // is an integer.
+  const auto cache = fmt::format("PRAGMA cache_size = -{}", cache_kib);
+  auto cached = connection->execute(cache.c_str(), "cache_size");
+  if (!cached) {
+    return unexpected(cached.error());
   }
   return connection;
 }
@@ -267,11 +275,13 @@ ConnectionPool::Lease::~Lease() {
 }
 
 ConnectionPool::ConnectionPool(std::string path, std::size_t max_connections,
-                               std::chrono::milliseconds busy_timeout, Durability durability)
+                               std::chrono::milliseconds busy_timeout, Durability durability,
+                               std::int64_t cache_kib)
     : path_(std::move(path)),
       max_connections_(max_connections),
       busy_timeout_(busy_timeout),
-      durability_(durability) {}
+      durability_(durability),
+      cache_kib_(cache_kib) {}
 
 StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
   std::unique_lock lock(mutex_);
@@ -290,7 +300,7 @@ StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
 
   ++open_count_;
   lock.unlock();
-  auto opened = Connection::open(path_, busy_timeout_, durability_);
+  auto opened = Connection::open(path_, busy_timeout_, durability_, cache_kib_);
   if (!opened) {
     lock.lock();
     --open_count_;

@@ -99,14 +99,21 @@ enum class Durability {
   Unsynced,
 };
 
+// The page cache of each connection by default, in KiB (PRAGMA cache_size). It is sized for the
+// index and table pages that polls of 1,000 codes in a store of 1,000,000 live authorizations
+// read, about 2,500 pages of 4 KiB by estimate. SQLite's own default is 2,000 KiB. The cache
+// takes memory only for the pages a connection has read.
+inline constexpr std::int64_t kDefaultCacheKib = 32 * 1024;
+
 // One open database connection with the settings every connection needs.
 class Connection {
  public:
   // Opens (creating if needed) the database file at `path` and applies WAL journal mode,
-  // `durability`, foreign keys and the busy timeout.
+  // `durability`, foreign keys, the busy timeout and a page cache of `cache_kib` KiB.
   static StoreResult<std::unique_ptr<Connection>> open(const std::string& path,
                                                        std::chrono::milliseconds busy_timeout,
-                                                       Durability durability);
+                                                       Durability durability,
+                                                       std::int64_t cache_kib = kDefaultCacheKib);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -170,7 +177,8 @@ class ConnectionPool {
   };
 
   ConnectionPool(std::string path, std::size_t max_connections,
-                 std::chrono::milliseconds busy_timeout, Durability durability);
+                 std::chrono::milliseconds busy_timeout, Durability durability,
+                 std::int64_t cache_kib = kDefaultCacheKib);
 
   // Checks out a connection, opening a new one while fewer than max_connections exist. Fails
   // with Unavailable when none becomes free within the wait limit.
@@ -183,6 +191,7 @@ class ConnectionPool {
   const std::size_t max_connections_;
   const std::chrono::milliseconds busy_timeout_;
   const Durability durability_;
+  const std::int64_t cache_kib_;
   std::mutex mutex_;
   std::condition_variable available_;
   // Guarded by mutex_.

@@ -31,6 +31,8 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds busy_timeout{5000};
   // How long findClient may return a cached client (store/client_cache.h). Zero turns it off.
   std::chrono::milliseconds client_cache_ttl{ClientCache::kDefaultTtl};
+  // The page cache of each connection, in KiB (sqlite::kDefaultCacheKib).
+  std::int64_t cache_kib = sqlite::kDefaultCacheKib;
 };
 
 class SqliteStore final : public Store {
@@ -122,9 +124,10 @@ class SqliteStore final : public Store {
  private:
   SqliteStore(const std::string& path, const SqliteStoreOptions& options)
       : path_(path),
-        pool_(path, options.max_connections, options.busy_timeout, sqlite::Durability::Synced),
+        pool_(path, options.max_connections, options.busy_timeout, sqlite::Durability::Synced,
+              options.cache_kib),
         unsynced_pool_(path, options.max_connections, options.busy_timeout,
-                       sqlite::Durability::Unsynced),
+                       sqlite::Durability::Unsynced, options.cache_kib),
         clients_(options.client_cache_ttl) {}
 
   // approved -> redeemed, storing `token`, and `grant` with `refresh_token` when set, in one
