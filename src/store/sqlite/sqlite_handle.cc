@@ -249,8 +249,11 @@ StoreResult<Transaction> Transaction::beginImmediate(Connection& connection) {
 
 Transaction::~Transaction() {
   // SQLite rolls back by itself after some errors, so roll back only if a transaction is open.
+  // sqlite3_exec, unlike the statement cache, allocates nothing in C++, so the destructor
+  // cannot throw. Rollbacks are the rare case (an error, or a poll of a code that is not
+  // pending), so parsing ROLLBACK each time costs little.
   if (connection_ != nullptr && sqlite3_get_autocommit(connection_->handle()) == 0) {
-    (void)runControl(*connection_, "ROLLBACK");
+    (void)sqlite3_exec(connection_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
   }
 }
 

@@ -103,7 +103,7 @@ enum class Durability {
 // index and table pages that polls of 1,000 codes in a store of 1,000,000 live authorizations
 // read, about 2,500 pages of 4 KiB by estimate. SQLite's own default is 2,000 KiB. The cache
 // takes memory only for the pages a connection has read.
-inline constexpr std::int64_t kDefaultCacheKib = 32 * 1024;
+inline constexpr std::int64_t kDefaultCacheKib = std::int64_t{32} * 1024;
 
 // One open database connection with the settings every connection needs.
 class Connection {
