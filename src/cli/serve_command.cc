@@ -188,23 +188,23 @@ const char* signalName(int signal_number) {
   }
 }
 
-// Rejects stored clients whose user codes are too easy to guess under the configured
-// limits (RFC 8628 §5.1, server/code_odds.h), before the server listens and at a reload. With the
-// limits off the odds are unbounded, which is logged as a warning. A store that cannot be opened is
-// left to App::start, which reports it.
-Expected<void, std::string> checkClientOdds(const Config& config) {
-  if (!guessingOdds(ClientCodeSettings{}, config)) {
-    spdlog::warn(
-        "event=user_code_limits_off error=\"the wrong-code budgets per address and in total, or "
-        "the live-authorization cap, are off, so the odds of guessing a user code are "
-        "unbounded\"");
-    return {};
+// Logs a warning and returns true when the limits are off, so the odds of guessing a user code
+// are unbounded and no client's profile can be checked.
+bool oddsUnbounded(const Config& config) {
+  if (guessingOdds(ClientCodeSettings{}, config)) {
+    return false;
   }
-  auto store = openStore(config.store, StoreOptions{config.store_cache_mib * 1024});
-  if (!store || !(*store)->migrate()) {
-    return {};
-  }
-  auto problems = checkStoredClientsOdds(**store, config);
+  spdlog::warn(
+      "event=user_code_limits_off error=\"the wrong-code budgets per address and in total, or "
+      "the live-authorization cap, are off, so the odds of guessing a user code are "
+      "unbounded\"");
+  return true;
+}
+
+// Rejects the clients of `store` whose user codes are too easy to guess under the limits of
+// `config` (RFC 8628 §5.1, server/code_odds.h), one line per client.
+Expected<void, std::string> checkClientOdds(Store& store, const Config& config) {
+  auto problems = checkStoredClientsOdds(store, config);
   if (!problems) {
     return unexpected(problems.error());
   }
@@ -212,6 +212,19 @@ Expected<void, std::string> checkClientOdds(const Config& config) {
     return {};
   }
   return unexpected(fmt::format("{}", fmt::join(*problems, "\n")));
+}
+
+// Checks the stored clients before the server listens. A store that cannot be opened is left
+// to App::start, which reports it.
+Expected<void, std::string> checkStartupOdds(const Config& config) {
+  if (oddsUnbounded(config)) {
+    return {};
+  }
+  auto store = openStore(config.store, StoreOptions{config.store_cache_mib * 1024});
+  if (!store || !(*store)->migrate()) {
+    return {};
+  }
+  return checkClientOdds(**store, config);
 }
 
 // Reads the file, the environment and the flags again and applies what can change without a
@@ -224,7 +237,8 @@ void reloadConfig(App& app, const ServeOptions& options) {
   }
   // Limits loosened so far that a stored client's codes become too easy to guess are rejected
   // as at start-up, and the running settings stay.
-  auto odds = checkClientOdds(*reloaded);
+  auto odds = oddsUnbounded(*reloaded) ? Expected<void, std::string>()
+                                       : checkClientOdds(app.store(), *reloaded);
   if (!odds) {
     std::string message = odds.error();
     std::replace(message.begin(), message.end(), '\n', ' ');
@@ -263,7 +277,7 @@ int runServe(const ServeOptions& options) {
   sigaddset(&handled_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &handled_signals, nullptr);
 
-  auto odds = checkClientOdds(config);
+  auto odds = checkStartupOdds(config);
   if (!odds) {
     std::cerr << "devauth serve: " << odds.error() << "\n";
     return kExitFailure;
