@@ -15,7 +15,7 @@
 //  6. an approval that relays a token is for a code whose client accepts relayed tokens, so
 //     that the authorization has a relay key -> invalid_request. It runs after step 5, so a
 //     caller gets this error only for a code that it may decide, and learns no more than a bind
-//     tells it.
+//     reveals.
 // The store's conditional update decides races between concurrent binds, approvals and denials.
 
 #include <spdlog/spdlog.h>

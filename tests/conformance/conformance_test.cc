@@ -133,10 +133,10 @@ TEST_F(ConformanceTest, ApprovedCodeIsRedeemedOnce) {
 
 // TK-3, TK-4, TK-7, D-1
 TEST_F(ConformanceTest, PollingFasterThanIntervalGetsSlowDown) {
-  // With the 2 s interval and the server's 1 s tolerance, a second poll is too early when the
-  // server sees it less than 1 s after the first. That is certain only when both round trips
-  // fit in that second, which a loaded machine can prevent; such an attempt proves nothing
-  // and is repeated with a new code.
+  // With the 2 s interval and the server's 1 s tolerance, a second poll is too early when it
+  // reaches the server less than 1 s after the first. That is certain only when both round
+  // trips fit in that second. A loaded machine can prevent it, so such an attempt is repeated
+  // with a new code.
   constexpr int kAttempts = 3;
   bool measured = false;
   for (int attempt = 0; attempt < kAttempts && !measured; ++attempt) {

@@ -289,7 +289,8 @@ TEST(SqliteStoreDurabilityTest, ConnectionsApplyTheirSynchronousMode) {
     auto pragma = (*connection)->prepare("PRAGMA synchronous");
     ASSERT_TRUE(pragma) << pragma.error().message;
     auto row = pragma->step();
-    ASSERT_TRUE(row && *row);
+    ASSERT_TRUE(row) << row.error().message;
+    ASSERT_TRUE(*row);
     EXPECT_EQ(pragma->columnInt(0), expected);
   }
 }
@@ -310,7 +311,8 @@ TEST(SqliteStoreCacheTest, ConnectionsApplyTheirPageCacheSize) {
     auto pragma = (*connection)->prepare("PRAGMA cache_size");
     ASSERT_TRUE(pragma) << pragma.error().message;
     auto row = pragma->step();
-    ASSERT_TRUE(row && *row);
+    ASSERT_TRUE(row) << row.error().message;
+    ASSERT_TRUE(*row);
     EXPECT_EQ(pragma->columnInt(0), expected);
   }
 }
