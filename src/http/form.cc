@@ -1,12 +1,12 @@
 #include "http/form.h"
 
+#include <algorithm>
 #include <boost/locale/utf.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse_query.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
-#include <set>
 
 namespace devauth::http {
 namespace {
@@ -23,6 +23,11 @@ const urls::encoding_opts kFormEncoding{/*space_as_plus_=*/true};
 // Whether `text` is well-formed UTF-8 (RFC 3629): no overlong forms, surrogates or code points
 // above U+10FFFF, and no truncated sequence.
 bool isValidUtf8(std::string_view text) {
+  // ASCII text is valid UTF-8, and nearly every parameter is ASCII.
+  if (std::all_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    return true;
+  }
   using Traits = boost::locale::utf::utf_traits<char>;
   auto position = text.begin();
   while (position != text.end()) {
@@ -54,15 +59,13 @@ std::optional<std::string> FormParams::get(std::string_view name) const {
 }
 
 std::optional<std::string> FormParams::firstRepeatedName() const {
-  std::set<std::string_view> seen;
-  std::set<std::string_view> repeated;
-  for (const auto& [name, value] : entries) {
-    if (!seen.insert(name).second) {
-      repeated.insert(name);
-    }
-  }
-  for (const auto& [name, value] : entries) {
-    if (repeated.contains(name) && has(name)) {
+  // Compares each pair of names. parseForm caps the parameters at kMaxParameters, and for the
+  // handful a request carries this costs less than building a set.
+  for (auto entry = entries.begin(); entry != entries.end(); ++entry) {
+    const std::string& name = entry->first;
+    const auto same_name = [&name](const auto& other) { return other.first == name; };
+    const bool seen_before = std::any_of(entries.begin(), entry, same_name);
+    if (!seen_before && std::any_of(std::next(entry), entries.end(), same_name) && has(name)) {
       return name;
     }
   }
@@ -88,6 +91,7 @@ Expected<FormParams, std::string> parseForm(std::string_view text) {
                       " parameters");
   }
 
+  form.entries.reserve(params->size());
   for (const auto& param : *params) {
     // "a=1&&b=2" and a leading or trailing '&' yield a parameter without a name, which is skipped.
     if (param.key.empty()) {
