@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <mutex>
 #include <utility>
 
 #include "metrics/metrics.h"
@@ -16,6 +17,15 @@ constexpr std::chrono::seconds kAcquireTimeout{10};
 
 StoreError internalError(std::string message) {
   return StoreError{StoreError::Kind::Internal, std::move(message)};
+}
+
+// Turns off SQLite's memory statistics, which take a process-wide mutex at every allocation
+// and free inside SQLite. Nothing here reads them (sqlite3_memory_used). SQLite accepts the
+// setting only before it initializes, so this runs before the first connection opens. If SQLite
+// was initialized earlier, the statistics stay on and nothing else changes.
+void configureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
 }
 
 }  // namespace
@@ -145,6 +155,7 @@ StoreResult<std::unique_ptr<Connection>> Connection::open(const std::string& pat
                                                           std::chrono::milliseconds busy_timeout,
                                                           Durability durability,
                                                           std::int64_t cache_kib) {
+  configureSqliteOnce();
   sqlite3* db = nullptr;
   const int code = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
