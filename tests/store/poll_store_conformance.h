@@ -25,7 +25,7 @@ struct PollCase {
   AuthorizationState state = AuthorizationState::Pending;
   seconds interval{5};
   // Relative to conformance::kT0; empty before the first poll.
-  std::optional<milliseconds> last_poll_at;
+  std::optional<milliseconds> last_poll_at = std::nullopt;
   milliseconds now{0};
   milliseconds expires_in = seconds(600);
   PollPolicy policy{};
