@@ -343,6 +343,112 @@ TEST(SqliteStoreDurabilityTest, UnsyncedPollStateIsReadBackAndGuardsTheDecision)
   EXPECT_FALSE(*late);
 }
 
+// A SQLite store with one pending authorization, last polled at kT0 with a 5 s interval, and a
+// second store object on the same file, as another server process would open it. A trigger
+// counts the UPDATEs that set the polling columns.
+class SqlitePollRaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = directory_.file("store.db");
+    auto opened = SqliteStore::open(path_);
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(opened).value();
+    ASSERT_TRUE(store_->migrate());
+    other_ = openMigrated(path_);
+    ASSERT_NE(other_, nullptr);
+    ASSERT_TRUE(store_->insertClient(conformance::makeClient(conformance::kClientId)));
+    authorization_ = conformance::makeAuthorization("raced");
+    authorization_.last_poll_at = conformance::kT0;
+    ASSERT_TRUE(store_->insertAuthorization(authorization_));
+
+    RawDatabase raw(path_);
+    raw.execute(
+        "CREATE TABLE poll_writes (n INTEGER NOT NULL); INSERT INTO poll_writes VALUES (0); "
+        "CREATE TRIGGER count_poll_writes AFTER UPDATE OF last_poll_at, interval_seconds "
+        "ON authorizations BEGIN UPDATE poll_writes SET n = n + 1; END");
+  }
+
+  std::string pollWrites() { return RawDatabase(path_).query("SELECT n FROM poll_writes"); }
+
+  Authorization reload() {
+    auto found = store_->findByDeviceCode(authorization_.device_code_hash);
+    if (!found || !found->has_value()) {
+      ADD_FAILURE() << "the authorization is gone";
+      return {};
+    }
+    return **found;
+  }
+
+  TempDir directory_;
+  std::string path_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> other_;
+  Authorization authorization_;
+};
+
+// Another process accepts a poll of the code between this poll's read (on time, so pending) and
+// its write. The compare-and-set loses, and the poll is decided again on the state the other
+// poll stored: 1 s after it, so slow_down with the interval raised once (RFC 8628 §3.5).
+TEST_F(SqlitePollRaceTest, PollChangedAfterReadIsDecidedAgain) {
+  const PollState read{conformance::kT0, seconds(5)};
+  const PollState accepted{conformance::kT0 + seconds(9), seconds(5)};
+  int hook_calls = 0;
+  store_->setPollReadHookForTesting([&] {
+    ++hook_calls;
+    EXPECT_TRUE(conformance::won(other_->updatePollState(authorization_.id, read, accepted)));
+  });
+
+  auto polled = store_->pollPending(authorization_.device_code_hash, conformance::kClientId,
+                                    conformance::kT0 + seconds(10), PollPolicy{});
+  ASSERT_TRUE(polled) << polled.error().message;
+  ASSERT_TRUE(polled->has_value());
+  EXPECT_EQ((*polled)->outcome, PollOutcome::SlowDown);
+  EXPECT_EQ(hook_calls, 1);
+  const Authorization stored = reload();
+  EXPECT_EQ(stored.last_poll_at, accepted.last_poll_at);
+  EXPECT_EQ(stored.interval, seconds(10));
+  // The other store's UPDATE and one of this poll.
+  EXPECT_EQ(pollWrites(), "2");
+}
+
+// The code is approved between the read and the write. The poll writes nothing and returns
+// nullopt, so the caller reads the approved authorization and redeems it.
+TEST_F(SqlitePollRaceTest, PollApprovedAfterReadReturnsNothing) {
+  store_->setPollReadHookForTesting([&] {
+    EXPECT_TRUE(conformance::won(
+        other_->approve(authorization_.id, "subject-alice", std::nullopt, conformance::kT0)));
+  });
+
+  auto polled = store_->pollPending(authorization_.device_code_hash, conformance::kClientId,
+                                    conformance::kT0 + seconds(10), PollPolicy{});
+  ASSERT_TRUE(polled) << polled.error().message;
+  EXPECT_FALSE(polled->has_value());
+  const Authorization stored = reload();
+  EXPECT_EQ(stored.state, AuthorizationState::Approved);
+  EXPECT_EQ(stored.last_poll_at, conformance::kT0);
+  EXPECT_EQ(stored.interval, seconds(5));
+  EXPECT_EQ(pollWrites(), "0");
+}
+
+// A poll that changes nothing, slow_down at the largest interval, returns from the read and
+// never reaches the write.
+TEST_F(SqlitePollRaceTest, CappedSlowDownSkipsTheWrite) {
+  const PollPolicy policy{};
+  ASSERT_TRUE(conformance::won(
+      store_->updatePollState(authorization_.id, PollState{conformance::kT0, seconds(5)},
+                              PollState{conformance::kT0, policy.max_interval})));
+  int hook_calls = 0;
+  store_->setPollReadHookForTesting([&] { ++hook_calls; });
+
+  auto polled = store_->pollPending(authorization_.device_code_hash, conformance::kClientId,
+                                    conformance::kT0 + seconds(1), policy);
+  ASSERT_TRUE(polled) << polled.error().message;
+  ASSERT_TRUE(polled->has_value());
+  EXPECT_EQ((*polled)->outcome, PollOutcome::SlowDown);
+  EXPECT_EQ(hook_calls, 0);
+  EXPECT_EQ(pollWrites(), "1");
+}
+
 // findClient answers from the store's cache for at most its time-to-live: a client removed
 // through another store object on the same file (another process) stops being found after it.
 TEST(SqliteStoreClientCacheTest, ClientRemovedElsewhereIsGoneWithinTheTtl) {

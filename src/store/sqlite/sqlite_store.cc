@@ -370,67 +370,164 @@ StoreResult<bool> SqliteStore::updatePollState(const std::string& id, const Poll
       millisOrNull(expected.last_poll_at), static_cast<long long>(expected.interval.count())));
 }
 
-StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHash& device_code_hash,
-                                                                 const std::string& client_id,
-                                                                 TimePoint now,
-                                                                 const PollPolicy& policy) {
-  // The read and the write are one IMMEDIATE transaction on one connection, so no other
-  // writer, in this process or another, changes the polling state between them. The write
-  // mutex is taken first so that this process's writers queue here, not in the busy handler.
-  const std::lock_guard writing(write_mutex_);
-  // Unsynced: polling state only throttles polls (SqliteStore durability).
-  auto lease = unsynced_pool_.acquire();
-  if (!lease) {
-    return unexpected(lease.error());
-  }
-  Connection& connection = **lease;
-  auto transaction = Transaction::beginImmediate(connection);
-  if (!transaction) {
-    return unexpected(transaction.error());
-  }
+namespace {
 
+// The polling columns of a pending, unexpired authorization of one client, as pollPending reads
+// them.
+struct PolledRow {
   long long rowid = 0;
-  Authorization polled;
-  {
-    auto statement = connection.prepare(
-        "SELECT rowid, id, expires_at, interval_seconds, last_poll_at FROM authorizations "
-        "WHERE device_code_hash = ? AND client_id = ? AND state = 'pending' AND expires_at > ?");
-    if (!statement) {
-      return unexpected(statement.error());
-    }
-    statement->bindAll(device_code_hash, client_id, toUnixMillis(now));
-    auto row = statement->step();
-    if (!row) {
-      return unexpected(row.error());
-    }
-    if (!*row) {
-      // Nothing was written; the transaction rolls back when it goes out of scope.
-      return std::optional<PendingPoll>();
-    }
-    rowid = statement->columnInt(0);
-    polled.id = statement->columnText(1);
-    polled.expires_at = fromUnixMillis(statement->columnInt(2));
-    polled.interval = seconds(statement->columnInt(3));
-    if (!statement->isNull(4)) {
-      polled.last_poll_at = fromUnixMillis(statement->columnInt(4));
-    }
-  }
+  Authorization authorization;
+};
 
-  // core decidePoll is the only place of the rule. The query above selected only pending,
-  // unexpired authorizations, for which it returns Pending or SlowDown.
-  const PollDecision decision = decidePoll(polled, now, policy);
+// Reads the polling columns of the authorization with `device_code_hash` if at `now` it is
+// pending, unexpired and of `client_id`. Outside a transaction the SELECT is its own read
+// transaction, which ends when the statement is reset as the lease ends.
+StoreResult<std::optional<PolledRow>> readPolledRow(Connection& connection,
+                                                    const SecretHash& device_code_hash,
+                                                    const std::string& client_id, TimePoint now) {
+  auto statement = connection.prepare(
+      "SELECT rowid, id, expires_at, interval_seconds, last_poll_at FROM authorizations "
+      "WHERE device_code_hash = ? AND client_id = ? AND state = 'pending' AND expires_at > ?");
+  if (!statement) {
+    return unexpected(statement.error());
+  }
+  statement->bindAll(device_code_hash, client_id, toUnixMillis(now));
+  auto row = statement->step();
+  if (!row) {
+    return unexpected(row.error());
+  }
+  if (!*row) {
+    return std::optional<PolledRow>();
+  }
+  PolledRow polled;
+  polled.rowid = statement->columnInt(0);
+  polled.authorization.id = statement->columnText(1);
+  polled.authorization.expires_at = fromUnixMillis(statement->columnInt(2));
+  polled.authorization.interval = seconds(statement->columnInt(3));
+  if (!statement->isNull(4)) {
+    polled.authorization.last_poll_at = fromUnixMillis(statement->columnInt(4));
+  }
+  return std::optional<PolledRow>(std::move(polled));
+}
+
+// Applies core decidePoll, the only place of the rule, to a row that readPolledRow returned. It
+// selects only pending, unexpired authorizations, for which decidePoll returns Pending or
+// SlowDown.
+StoreResult<PollDecision> decidePolledRow(const PolledRow& polled, TimePoint now,
+                                          const PollPolicy& policy) {
+  const PollDecision decision = decidePoll(polled.authorization, now, policy);
   if (decision.outcome != PollOutcome::Pending && decision.outcome != PollOutcome::SlowDown) {
     return unexpected(StoreError{StoreError::Kind::Internal,
                                  "SQLite: decidePoll did not treat a pending poll as pending"});
   }
-  // A slow_down at the largest interval changes nothing, so it writes nothing.
-  if (decision.new_last_poll_at != polled.last_poll_at ||
-      decision.new_interval != polled.interval) {
+  return decision;
+}
+
+// A slow_down at the largest interval changes nothing, so it writes nothing.
+bool changesPollState(const PolledRow& polled, const PollDecision& decision) {
+  return decision.new_last_poll_at != polled.authorization.last_poll_at ||
+         decision.new_interval != polled.authorization.interval;
+}
+
+PendingPoll answerFor(PolledRow&& polled, const PollDecision& decision) {
+  return PendingPoll{std::move(polled.authorization.id), decision.outcome,
+                     polled.authorization.expires_at};
+}
+
+}  // namespace
+
+StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHash& device_code_hash,
+                                                                 const std::string& client_id,
+                                                                 TimePoint now,
+                                                                 const PollPolicy& policy) {
+  // Read first, outside the write mutex and without a write transaction, so that polls on
+  // several threads read at once. A poll that changes nothing takes no write lock at all, and
+  // its answer is decided on the state at the read.
+  std::optional<PolledRow> polled;
+  {
+    // Unsynced: polling state only throttles polls (SqliteStore durability).
+    auto lease = unsynced_pool_.acquire();
+    if (!lease) {
+      return unexpected(lease.error());
+    }
+    auto read = readPolledRow(**lease, device_code_hash, client_id, now);
+    if (!read) {
+      return unexpected(read.error());
+    }
+    polled = std::move(read).value();
+  }
+  if (!polled) {
+    return std::optional<PendingPoll>();
+  }
+  auto decision = decidePolledRow(*polled, now, policy);
+  if (!decision) {
+    return unexpected(decision.error());
+  }
+  if (!changesPollState(*polled, *decision)) {
+    return std::optional<PendingPoll>(answerFor(std::move(*polled), *decision));
+  }
+  if (poll_read_hook_) {
+    poll_read_hook_();
+  }
+
+  // The lease above is returned before the mutex is taken: every writer takes the mutex first
+  // and a connection second, so none holds a connection while it waits for the mutex.
+  const std::lock_guard writing(write_mutex_);
+  auto lease = unsynced_pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  // Compare-and-set: the UPDATE changes the row only if it still contains every value that the
+  // decision depended on. The id guards against a rowid that was deleted and reused.
+  auto updated = runChange(
+      **lease,
+      "UPDATE authorizations SET last_poll_at = ?, interval_seconds = ? "
+      "WHERE rowid = ? AND id = ? AND client_id = ? AND state = 'pending' AND expires_at > ? "
+      "AND last_poll_at IS ? AND interval_seconds = ?",
+      millisOrNull(decision->new_last_poll_at),
+      static_cast<long long>(decision->new_interval.count()), polled->rowid,
+      polled->authorization.id, client_id, toUnixMillis(now),
+      millisOrNull(polled->authorization.last_poll_at),
+      static_cast<long long>(polled->authorization.interval.count()));
+  if (!updated) {
+    return unexpected(updated.error());
+  }
+  if (*updated == 1) {
+    return std::optional<PendingPoll>(answerFor(std::move(*polled), *decision));
+  }
+  // Another poll, a decision or an expiry changed the row after the read. Decide again on the
+  // state it left, with the read and the write in one transaction.
+  return pollPendingImmediate(**lease, device_code_hash, client_id, now, policy);
+}
+
+StoreResult<std::optional<PendingPoll>> SqliteStore::pollPendingImmediate(
+    Connection& connection, const SecretHash& device_code_hash, const std::string& client_id,
+    TimePoint now, const PollPolicy& policy) {
+  // The read and the write are one IMMEDIATE transaction, so no other writer, in this process
+  // or another, changes the polling state between them.
+  auto transaction = Transaction::beginImmediate(connection);
+  if (!transaction) {
+    return unexpected(transaction.error());
+  }
+  auto read = readPolledRow(connection, device_code_hash, client_id, now);
+  if (!read) {
+    return unexpected(read.error());
+  }
+  if (!*read) {
+    // Nothing was written; the transaction rolls back when it goes out of scope.
+    return std::optional<PendingPoll>();
+  }
+  PolledRow& polled = **read;
+  auto decision = decidePolledRow(polled, now, policy);
+  if (!decision) {
+    return unexpected(decision.error());
+  }
+  if (changesPollState(polled, *decision)) {
     auto updated = runChange(
         connection,
         "UPDATE authorizations SET last_poll_at = ?, interval_seconds = ? WHERE rowid = ?",
-        millisOrNull(decision.new_last_poll_at),
-        static_cast<long long>(decision.new_interval.count()), rowid);
+        millisOrNull(decision->new_last_poll_at),
+        static_cast<long long>(decision->new_interval.count()), polled.rowid);
     if (!updated) {
       return unexpected(updated.error());
     }
@@ -439,8 +536,7 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHas
   if (!committed) {
     return unexpected(committed.error());
   }
-  return std::optional<PendingPoll>(
-      PendingPoll{std::move(polled.id), decision.outcome, polled.expires_at});
+  return std::optional<PendingPoll>(answerFor(std::move(polled), *decision));
 }
 
 StoreResult<bool> SqliteStore::bindSubject(const std::string& id, const std::string& subject,

@@ -3,7 +3,8 @@
 // The Store on a SQLite database file in WAL mode, shared safely by several threads and several
 // processes. Each call checks a connection out of a small pool. Each state change is one
 // conditional UPDATE, or for redeem one IMMEDIATE transaction, so exactly one caller wins a
-// race, whether the callers share a process or not.
+// race, whether the callers share a process or not. A poll reads first and writes its polling
+// state with an UPDATE conditional on the values it read (pollPending).
 //
 // Durability: decisions and one-time use (bind, approve, deny, redeem, and the rows they depend on:
 // clients, users, sessions) commit with a WAL sync. Polling state, new device authorizations and
@@ -14,6 +15,7 @@
 // synced commit makes them durable too.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,6 +63,11 @@ class SqliteStore final : public Store {
   StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) override;
   StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
                                     const PollState& updated) override;
+  // Reads the polling columns in autocommit, outside the write mutex, and applies core
+  // decidePoll. A decision that changes nothing (slow_down at the largest interval) is returned
+  // without a write. Otherwise one UPDATE stores the new state if the row still contains the
+  // values read. If another writer changed them first, the poll is decided again in an
+  // IMMEDIATE transaction.
   StoreResult<std::optional<PendingPoll>> pollPending(const SecretHash& device_code_hash,
                                                       const std::string& client_id, TimePoint now,
                                                       const PollPolicy& policy) override;
@@ -121,6 +128,11 @@ class SqliteStore final : public Store {
   StoreResult<std::vector<SigningKeyRecord>> listSigningKeys() override;
   StoreResult<std::size_t> removeRetiredSigningKeys(TimePoint cutoff) override;
 
+  // Test seam: pollPending runs `hook` after its read, before it takes the write mutex for a
+  // poll that changes the polling state, so that a test can change the row in between. Set it
+  // before any poll runs.
+  void setPollReadHookForTesting(std::function<void()> hook) { poll_read_hook_ = std::move(hook); }
+
  private:
   SqliteStore(const std::string& path, const SqliteStoreOptions& options)
       : path_(path),
@@ -129,6 +141,14 @@ class SqliteStore final : public Store {
         unsynced_pool_(path, options.max_connections, options.busy_timeout,
                        sqlite::Durability::Unsynced, options.cache_kib),
         clients_(options.client_cache_ttl) {}
+
+  // The poll of pollPending as one IMMEDIATE transaction on `connection`: read, decide, and
+  // write if the decision changes the polling state. The caller holds write_mutex_.
+  StoreResult<std::optional<PendingPoll>> pollPendingImmediate(sqlite::Connection& connection,
+                                                               const SecretHash& device_code_hash,
+                                                               const std::string& client_id,
+                                                               TimePoint now,
+                                                               const PollPolicy& policy);
 
   // approved -> redeemed, storing `token`, and `grant` with `refresh_token` when set, in one
   // IMMEDIATE transaction.
@@ -148,6 +168,7 @@ class SqliteStore final : public Store {
   // timeout.
   std::mutex write_mutex_;
   ClientCache clients_;
+  std::function<void()> poll_read_hook_;
 };
 
 }  // namespace devauth
