@@ -92,12 +92,16 @@ int runAuthorizationList(const AdminOptions& options) {
               << live.error().message << "\n";
     return kExitFailure;
   }
+  // FROM is the address the device requested the code from, and SIGNED IN the account of the
+  // person who entered the user code and has not decided yet (RFC 8628 §5.4).
   std::vector<std::vector<std::string>> rows = {
-      {"ID", "CLIENT", "SCOPE", "CREATED", "EXPIRES", "INTERVAL"}};
+      {"ID", "CLIENT", "SCOPE", "CREATED", "EXPIRES", "INTERVAL", "FROM", "SIGNED IN"}};
   for (const auto& authorization : *live) {
     rows.push_back({authorization.id, authorization.client_id, authorization.scope,
                     formatTime(authorization.created_at), formatTime(authorization.expires_at),
-                    fmt::format("{}s", authorization.interval.count())});
+                    fmt::format("{}s", authorization.interval.count()),
+                    authorization.request_address.empty() ? "-" : authorization.request_address,
+                    authorization.bound_subject.value_or("-")});
   }
   printTable(rows);
   return kExitOk;
@@ -193,7 +197,9 @@ void addAuthorizationCommands(CLI::App& app, int& exit_code) {
 
   auto list_options = std::make_shared<AdminOptions>();
   CLI::App* list = group->add_subcommand(
-      "list", "List pending, unexpired authorizations with their ids, clients and expiry (UTC)");
+      "list",
+      "List pending, unexpired authorizations: id, client, expiry (UTC), the device's address and "
+      "the account of a person who entered the code");
   list->add_option("--client", list_options->client_id, "Only the authorizations of this client");
   addStoreOption(*list, *list_options);
   list->callback([list_options, &exit_code] { exit_code = runAuthorizationList(*list_options); });

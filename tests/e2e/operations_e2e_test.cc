@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/secret.h"
 #include "core/user_code.h"
 #include "e2e/child_process.h"
@@ -491,12 +492,37 @@ TEST_F(OperationsEndToEndTest, AuthorizationListAndCancel) {
   const DeviceCodes first = begin();
   const DeviceCodes second = begin();
   const DeviceCodes third = begin();
+  // The person who enters the second code signs in as alice and has not decided yet.
+  std::string second_id;
+  {
+    auto store = openTestStore();
+    ASSERT_NE(store, nullptr);
+    auto found = store->findByDeviceCode(hashSecret(second.device_code));
+    ASSERT_TRUE(found && found->has_value());
+    second_id = (*found)->id;
+    auto bound = store->bindSubject(second_id, "alice", SystemClock().now());
+    ASSERT_TRUE(bound && *bound);
+  }
 
   auto listed = run({"authorization", "list", "--client", "tv-test"});
   ASSERT_EQ(listed->waitForExit(0ms), 0) << listed->stderrText();
   const std::string table = listed->stdoutText();
   EXPECT_EQ(table.rfind("ID", 0), 0u) << table;
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 4) << table;
+  const std::string header = table.substr(0, table.find('\n'));
+  EXPECT_NE(header.find("FROM"), std::string::npos) << header;
+  EXPECT_NE(header.find("SIGNED IN"), std::string::npos) << header;
+  // Each row shows the loopback address the code was requested from, and the signed-in
+  // account or "-".
+  std::istringstream lines(table.substr(header.size() + 1));
+  std::size_t rows = 0;
+  for (std::string row; std::getline(lines, row); ++rows) {
+    EXPECT_NE(row.find("127.0.0.1"), std::string::npos) << row;
+    const bool is_second = row.rfind(second_id, 0) == 0;
+    EXPECT_EQ(row.ends_with("  alice"), is_second) << row;
+    EXPECT_EQ(row.ends_with("  -"), !is_second) << row;
+  }
+  EXPECT_EQ(rows, 3u);
   EXPECT_EQ(table.find(first.user_code), std::string::npos);
 
   auto by_code = run({"authorization", "cancel", "--user-code", first.user_code});
