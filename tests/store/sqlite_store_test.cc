@@ -407,7 +407,7 @@ TEST_F(SqlitePollRaceTest, PollChangedAfterReadIsDecidedAgain) {
   const Authorization stored = reload();
   EXPECT_EQ(stored.last_poll_at, accepted.last_poll_at);
   EXPECT_EQ(stored.interval, seconds(10));
-  // The other store's UPDATE and one of this poll.
+  // One UPDATE by the other store and one by this poll.
   EXPECT_EQ(pollWrites(), "2");
 }
 
@@ -446,6 +446,7 @@ TEST_F(SqlitePollRaceTest, CappedSlowDownSkipsTheWrite) {
   ASSERT_TRUE(polled->has_value());
   EXPECT_EQ((*polled)->outcome, PollOutcome::SlowDown);
   EXPECT_EQ(hook_calls, 0);
+  // Only the UPDATE that capped the interval above.
   EXPECT_EQ(pollWrites(), "1");
 }
 

@@ -470,6 +470,11 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHas
     poll_read_hook_();
   }
 
+  // NOTE: a poll that writes runs two SQLite transactions, the read and the UPDATE. In WAL mode
+  // each write also makes every other connection to the file discard its page cache at its
+  // next read (SQLite 3.40). Reading outside the mutex pays off when most polls change
+  // nothing, as with clients that poll too fast.
+  //
   // The lease above is returned before the mutex is taken: every writer takes the mutex first
   // and a connection second, so none holds a connection while it waits for the mutex.
   const std::lock_guard writing(write_mutex_);
