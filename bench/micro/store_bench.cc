@@ -89,6 +89,38 @@ void BM_StoreInsertAuthorization(benchmark::State& state) {
 }
 BENCHMARK(BM_StoreInsertAuthorization)->Arg(1000)->Arg(20000);
 
+// Inserts from several threads into one store at once, as the server's handler threads do
+// under load. Concurrent inserts share a transaction (SqliteStore group commit).
+void BM_StoreInsertAuthorizationConcurrent(benchmark::State& state) {
+  static SeededStore* seeded = nullptr;
+  if (state.thread_index() == 0) {
+    seeded = new SeededStore(static_cast<std::size_t>(state.range(0)), 0);
+  }
+  CsprngRandom random;
+  std::size_t n = 0;
+  // Google Benchmark starts the timed loops of all threads together, after thread 0 has set
+  // up the store, and stops them together.
+  for (auto _ : state) {
+    Authorization authorization;
+    authorization.id = "micro-" + std::to_string(state.thread_index()) + "-" + std::to_string(n++);
+    authorization.device_code_hash = hashSecret(generateSecret(random));
+    authorization.user_code_hash = hashSecret(generateSecret(random));
+    authorization.client_id = kClientId;
+    authorization.scope = "profile";
+    authorization.created_at = seeded->now();
+    authorization.expires_at = seeded->now() + seconds(600);
+    if (!seeded->store().insertAuthorization(authorization)) {
+      state.SkipWithError("insert failed");
+      break;
+    }
+  }
+  if (state.thread_index() == 0) {
+    delete seeded;
+    seeded = nullptr;
+  }
+}
+BENCHMARK(BM_StoreInsertAuthorizationConcurrent)->Arg(1000)->Threads(4)->UseRealTime();
+
 void BM_StoreFindByDeviceCode(benchmark::State& state) {
   SeededStore seeded(static_cast<std::size_t>(state.range(0)), 1000);
   std::vector<SecretHash> hashes;

@@ -3,15 +3,19 @@
 
 #include "store/sqlite/sqlite_store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <latch>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "store/binding_store_conformance.h"
 #include "store/client_code_conformance.h"
@@ -496,7 +500,10 @@ TEST(SqliteStoreClientCacheTest, ClientRemovedHereIsGoneAtOnce) {
 TEST(SqliteStoreLockTest, HeldWriteLockMapsToUnavailable) {
   TempDir directory;
   const std::string path = directory.file("store.db");
-  auto opened = SqliteStore::open(path, SqliteStoreOptions{2, milliseconds(100)});
+  SqliteStoreOptions options;
+  options.max_connections = 2;
+  options.busy_timeout = milliseconds(100);
+  auto opened = SqliteStore::open(path, options);
   ASSERT_TRUE(opened) << opened.error().message;
   SqliteStore& store = **opened;
   ASSERT_TRUE(store.migrate());
@@ -532,6 +539,215 @@ TEST(SqliteStoreConstraintTest, AuthorizationForUnknownClientIsInternal) {
   EXPECT_EQ(inserted.error().kind, StoreError::Kind::Internal);
   EXPECT_NE(inserted.error().message.find("FOREIGN KEY constraint failed"), std::string::npos)
       << inserted.error().message;
+}
+
+// Holds the first batch of insertAuthorization until a given number of rows are queued, so
+// that those rows are inserted in one transaction.
+class HeldInsertBatch {
+ public:
+  // Opens a migrated store at `path` with one client. Its first batch waits until
+  // releaseWhenQueued().
+  HeldInsertBatch(const std::string& path, milliseconds busy_timeout = milliseconds(5000)) {
+    SqliteStoreOptions options;
+    options.busy_timeout = busy_timeout;
+    options.before_insert_batch = [this] {
+      if (batches_.fetch_add(1) == 0) {
+        leading_.count_down();
+        released_.wait();
+      }
+    };
+    auto opened = SqliteStore::open(path, options);
+    if (!opened) {
+      ADD_FAILURE() << "open failed: " << opened.error().message;
+      return;
+    }
+    store_ = std::move(opened).value();
+    auto migrated = store_->migrate();
+    EXPECT_TRUE(migrated) << migrated.error().message;
+    auto client = store_->insertClient(conformance::makeClient(conformance::kClientId));
+    EXPECT_TRUE(client) << client.error().message;
+  }
+
+  SqliteStore& store() { return *store_; }
+
+  // Waits until the first batch's leader is held.
+  void waitForLeader() { leading_.wait(); }
+
+  // Waits, at most 10 s, until `rows` rows are queued, then lets the first batch go on.
+  void releaseWhenQueued(std::size_t rows) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (store_->queuedAuthorizationInserts() < rows &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    EXPECT_EQ(store_->queuedAuthorizationInserts(), rows);
+    released_.count_down();
+  }
+
+  int batches() const { return batches_.load(); }
+
+ private:
+  std::unique_ptr<SqliteStore> store_;
+  std::atomic<int> batches_{0};
+  std::latch leading_{1};
+  std::latch released_{1};
+};
+
+// Inserts `rows` on threads of their own, the first one alone until the held first batch
+// leads, and returns each row's result. `holder` lets the first batch go on once every row is
+// queued.
+std::vector<StoreResult<void>> insertInOneBatch(HeldInsertBatch& holder,
+                                                const std::vector<Authorization>& rows) {
+  std::vector<StoreResult<void>> results(rows.size());
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { results[0] = holder.store().insertAuthorization(rows[0]); });
+  holder.waitForLeader();
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = holder.store().insertAuthorization(rows[i]); });
+  }
+  holder.releaseWhenQueued(rows.size());
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  return results;
+}
+
+// In a batch, a row that collides with another row of the same batch fails with Conflict and
+// a row of an unknown client with Internal, and the other rows commit.
+TEST(SqliteStoreGroupCommitTest, FailingRowsFailAloneInBatch) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  HeldInsertBatch holder(path);
+
+  Authorization colliding = conformance::makeAuthorization("colliding");
+  colliding.device_code_hash = conformance::makeAuthorization("leader").device_code_hash;
+  const std::vector<Authorization> rows = {conformance::makeAuthorization("leader"), colliding,
+                                           conformance::makeAuthorization("orphan", "unregistered"),
+                                           conformance::makeAuthorization("second"),
+                                           conformance::makeAuthorization("third")};
+  const auto results = insertInOneBatch(holder, rows);
+
+  EXPECT_EQ(holder.batches(), 1);
+  for (const std::size_t i : {0, 3, 4}) {
+    EXPECT_TRUE(results[i]) << rows[i].id << ": " << results[i].error().message;
+  }
+  ASSERT_FALSE(results[1]);
+  EXPECT_EQ(results[1].error().kind, StoreError::Kind::Conflict) << results[1].error().message;
+  ASSERT_FALSE(results[2]);
+  EXPECT_EQ(results[2].error().kind, StoreError::Kind::Internal) << results[2].error().message;
+  EXPECT_EQ(RawDatabase(path).query("SELECT id FROM authorizations ORDER BY id"),
+            "leader|second|third");
+}
+
+// When the batch's transaction cannot start, every row of the batch fails with that error,
+// and a later insert succeeds.
+TEST(SqliteStoreGroupCommitTest, HeldWriteLockFailsWholeBatch) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  HeldInsertBatch holder(path, milliseconds(100));
+  RawDatabase other_process(path);
+  other_process.execute("BEGIN IMMEDIATE");
+
+  const std::vector<Authorization> rows = {conformance::makeAuthorization("first"),
+                                           conformance::makeAuthorization("second"),
+                                           conformance::makeAuthorization("third")};
+  const auto results = insertInOneBatch(holder, rows);
+  other_process.execute("ROLLBACK");
+
+  EXPECT_EQ(holder.batches(), 1);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_FALSE(results[i]) << rows[i].id;
+    EXPECT_EQ(results[i].error().kind, StoreError::Kind::Unavailable) << results[i].error().message;
+  }
+  EXPECT_EQ(RawDatabase(path).query("SELECT count(*) FROM authorizations"), "0");
+  auto retried = holder.store().insertAuthorization(rows[0]);
+  EXPECT_TRUE(retried) << retried.error().message;
+}
+
+// More queued rows than one batch takes are inserted in several batches, each row once.
+TEST(SqliteStoreGroupCommitTest, LongQueueSplitsIntoBatches) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  HeldInsertBatch holder(path);
+
+  std::vector<Authorization> rows;
+  for (std::size_t i = 0; i < SqliteStore::kMaxInsertBatch + 6; ++i) {
+    rows.push_back(conformance::makeAuthorization(fmt::format("row-{}", i)));
+  }
+  const auto results = insertInOneBatch(holder, rows);
+
+  EXPECT_EQ(holder.batches(), 2);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_TRUE(results[i]) << rows[i].id << ": " << results[i].error().message;
+  }
+  EXPECT_EQ(RawDatabase(path).query("SELECT count(DISTINCT id) FROM authorizations"),
+            std::to_string(rows.size()));
+}
+
+// Many threads insert at once. Every new row is stored exactly once and reported as
+// inserted, and every row that repeats its thread's previous user code gets Conflict.
+TEST(SqliteStoreGroupCommitTest, ConcurrentInsertsEachGetTheirOwnResult) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  // Each batch waits 200 us before it takes the queued rows, so that other threads queue
+  // behind it and batches of several rows form.
+  std::atomic<int> batches{0};
+  SqliteStoreOptions options;
+  options.before_insert_batch = [&batches] {
+    ++batches;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  };
+  auto opened = SqliteStore::open(path, options);
+  ASSERT_TRUE(opened) << opened.error().message;
+  std::unique_ptr<SqliteStore> store = std::move(opened).value();
+  ASSERT_TRUE(store->migrate());
+  ASSERT_TRUE(store->insertClient(conformance::makeClient(conformance::kClientId)));
+
+  constexpr int kThreads = 8;
+  constexpr int kRowsPerThread = 60;
+  // Every fifth row of a thread repeats the user code of the row before it.
+  const auto repeats = [](int row) { return row % 5 == 4; };
+  std::vector<std::vector<StoreResult<void>>> results(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int row = 0; row < kRowsPerThread; ++row) {
+        Authorization authorization = conformance::makeAuthorization(fmt::format("t{}-{}", t, row));
+        if (repeats(row)) {
+          authorization.user_code_hash =
+              conformance::makeAuthorization(fmt::format("t{}-{}", t, row - 1)).user_code_hash;
+        }
+        results[t].push_back(store->insertAuthorization(authorization));
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+
+  RawDatabase database(path);
+  int stored = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int row = 0; row < kRowsPerThread; ++row) {
+      const std::string id = fmt::format("t{}-{}", t, row);
+      const StoreResult<void>& result = results[t][row];
+      const std::string count =
+          database.query(fmt::format("SELECT count(*) FROM authorizations WHERE id = '{}'", id));
+      if (repeats(row)) {
+        ASSERT_FALSE(result) << id;
+        EXPECT_EQ(result.error().kind, StoreError::Kind::Conflict) << result.error().message;
+        EXPECT_EQ(count, "0") << id;
+      } else {
+        EXPECT_TRUE(result) << id << ": " << result.error().message;
+        EXPECT_EQ(count, "1") << id;
+        ++stored;
+      }
+    }
+  }
+  EXPECT_EQ(database.query("SELECT count(*) FROM authorizations"), std::to_string(stored));
+  EXPECT_LT(batches.load(), kThreads * kRowsPerThread);
 }
 
 }  // namespace

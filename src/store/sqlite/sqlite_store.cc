@@ -330,18 +330,129 @@ StoreResult<std::size_t> SqliteStore::countUsers() {
 // --- Device authorizations ---------------------------------------------------------------
 
 StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authorization) {
-  const std::lock_guard writing(write_mutex_);
+  QueuedInsert mine{&authorization, {}};
+  std::unique_lock queue(insert_queue_mutex_);
+  insert_queue_.push_back(&mine);
+  insert_done_.wait(queue, [&] { return mine.done || !insert_leader_active_; });
+  if (mine.done) {
+    return std::move(mine.result);
+  }
+
+  // This caller leads. Rows queued while it waits for write_mutex_ join its batch. The loop
+  // ends when a batch has taken its own row, which takes more than one batch only when more
+  // than kMaxInsertBatch rows were queued ahead of it.
+  insert_leader_active_ = true;
+  std::vector<QueuedInsert*> batch;
+  try {
+    while (!mine.done) {
+      queue.unlock();
+      {
+        const std::lock_guard writing(write_mutex_);
+        if (before_insert_batch_) {
+          before_insert_batch_();
+        }
+        queue.lock();
+        const auto end = insert_queue_.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                     insert_queue_.size(), kMaxInsertBatch));
+        batch.assign(insert_queue_.begin(), end);
+        insert_queue_.erase(insert_queue_.begin(), end);
+        queue.unlock();
+
+        insertBatch(batch);
+
+        queue.lock();
+        for (QueuedInsert* row : batch) {
+          row->done = true;
+        }
+        batch.clear();
+      }
+      insert_done_.notify_all();
+    }
+  } catch (...) {
+    // An exception (out of memory) must not leave the rows of other callers waiting forever
+    // or the store without a leader.
+    if (!queue.owns_lock()) {
+      queue.lock();
+    }
+    for (QueuedInsert* row : batch) {
+      row->result = unexpected(StoreError{
+          StoreError::Kind::Internal,
+          "SQLite: inserting an authorization failed: the batch leader raised an exception"});
+      row->done = true;
+    }
+    // This caller's row may still be queued, and it lives on this caller's stack.
+    std::erase(insert_queue_, &mine);
+    insert_leader_active_ = false;
+    queue.unlock();
+    insert_done_.notify_all();
+    throw;
+  }
+  insert_leader_active_ = false;
+  queue.unlock();
+  // Wakes a waiting caller whose row is still queued, so that it leads the next batch.
+  insert_done_.notify_all();
+  return std::move(mine.result);
+}
+
+void SqliteStore::insertBatch(const std::vector<QueuedInsert*>& batch) {
   static const std::string sql = fmt::format(
       "INSERT INTO authorizations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       kAuthorizationColumns);
-  const Authorization& a = authorization;
+  const auto insert = [](Connection& connection, const Authorization& a) {
+    return changedAny(runChange(
+        connection, sql, a.id, a.device_code_hash, a.user_code_hash, a.client_id, a.scope,
+        toString(a.state), toUnixMillis(a.created_at), toUnixMillis(a.expires_at),
+        static_cast<long long>(a.interval.count()), millisOrNull(a.last_poll_at), a.subject,
+        millisOrNull(a.decided_at), a.relay_public_key, bytesOrNull(a.sealed_relay_token),
+        a.bound_subject, a.request_address, a.request_user_agent));
+  };
+  const auto failAll = [&batch](const StoreError& error) {
+    for (QueuedInsert* row : batch) {
+      row->result = unexpected(error);
+    }
+  };
+
   // Unsynced: a lost insert only makes the device start over (SqliteStore durability).
-  return changedAny(change(unsynced_pool_, sql, a.id, a.device_code_hash, a.user_code_hash,
-                           a.client_id, a.scope, toString(a.state), toUnixMillis(a.created_at),
-                           toUnixMillis(a.expires_at), static_cast<long long>(a.interval.count()),
-                           millisOrNull(a.last_poll_at), a.subject, millisOrNull(a.decided_at),
-                           a.relay_public_key, bytesOrNull(a.sealed_relay_token), a.bound_subject,
-                           a.request_address, a.request_user_agent));
+  auto lease = unsynced_pool_.acquire();
+  if (!lease) {
+    failAll(lease.error());
+    return;
+  }
+  Connection& connection = **lease;
+  if (batch.size() == 1) {
+    batch.front()->result = insert(connection, *batch.front()->authorization);
+    return;
+  }
+
+  auto transaction = Transaction::beginImmediate(connection);
+  if (!transaction) {
+    failAll(transaction.error());
+    return;
+  }
+  for (QueuedInsert* row : batch) {
+    row->result = insert(connection, *row->authorization);
+    if (row->result) {
+      continue;
+    }
+    // A constraint error (a code collision, an unknown client) undoes only its own statement
+    // (SQLite's default ABORT resolution), so the row fails alone and the transaction goes
+    // on. Any other error may have ended the transaction, so it fails the whole batch.
+    const int code = sqlite3_extended_errcode(connection.handle());
+    const bool transaction_open = sqlite3_get_autocommit(connection.handle()) == 0;
+    if ((code & 0xff) != SQLITE_CONSTRAINT || !transaction_open) {
+      failAll(row->result.error());
+      return;
+    }
+  }
+  auto committed = transaction->commit();
+  if (!committed) {
+    failAll(committed.error());
+  }
+}
+
+std::size_t SqliteStore::queuedAuthorizationInserts() {
+  const std::lock_guard queue(insert_queue_mutex_);
+  return insert_queue_.size();
 }
 
 StoreResult<std::optional<Authorization>> SqliteStore::findByDeviceCode(const SecretHash& hash) {

@@ -6,6 +6,12 @@
 // race, whether the callers share a process or not. A poll reads first and writes its polling
 // state with an UPDATE conditional on the values it read (pollPending).
 //
+// Concurrency: every write of this process takes one write mutex, because SQLite lets one
+// connection write at a time. New device authorizations are committed in groups. Calls of
+// insertAuthorization that arrive while another one is inserting queue their rows. The next
+// leader inserts up to kMaxInsertBatch of them in one IMMEDIATE transaction, so that one
+// commit serves them all. Each row keeps its own result, and a lone call commits at once.
+//
 // Durability: decisions and one-time use (bind, approve, deny, redeem, and the rows they depend on:
 // clients, users, sessions) commit with a WAL sync. Polling state, new device authorizations and
 // rate-limit counters commit without one (sqlite::Durability::Unsynced): a power loss can lose
@@ -15,10 +21,13 @@
 // synced commit makes them durable too.
 
 #include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "store/client_cache.h"
 #include "store/sqlite/sqlite_handle.h"
@@ -35,6 +44,9 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds client_cache_ttl{ClientCache::kDefaultTtl};
   // The page cache of each connection, in KiB (sqlite::kDefaultCacheKib).
   std::int64_t cache_kib = sqlite::kDefaultCacheKib;
+  // Test seam: called by the thread that commits a batch of new authorizations, holding the
+  // write mutex, just before it takes the queued rows. Empty outside tests.
+  std::function<void()> before_insert_batch;
 };
 
 class SqliteStore final : public Store {
@@ -133,14 +145,31 @@ class SqliteStore final : public Store {
   // before any poll runs.
   void setPollReadHookForTesting(std::function<void()> hook) { poll_read_hook_ = std::move(hook); }
 
+  // The number of insertAuthorization calls whose row is queued and not yet inserted.
+  std::size_t queuedAuthorizationInserts();
+
+  // The maximum number of rows that one transaction of insertAuthorization inserts.
+  static constexpr std::size_t kMaxInsertBatch = 64;
+
  private:
+  // One insertAuthorization call waiting for its row to be inserted.
+  struct QueuedInsert {
+    const Authorization* authorization;
+    StoreResult<void> result;
+    bool done = false;
+  };
+
   SqliteStore(const std::string& path, const SqliteStoreOptions& options)
       : path_(path),
         pool_(path, options.max_connections, options.busy_timeout, sqlite::Durability::Synced,
               options.cache_kib),
         unsynced_pool_(path, options.max_connections, options.busy_timeout,
                        sqlite::Durability::Unsynced, options.cache_kib),
-        clients_(options.client_cache_ttl) {}
+        clients_(options.client_cache_ttl),
+        before_insert_batch_(options.before_insert_batch) {}
+
+  // Inserts `batch`, holding write_mutex_, and stores each row's result in it.
+  void insertBatch(const std::vector<QueuedInsert*>& batch);
 
   // The poll of pollPending as one IMMEDIATE transaction on `connection`: read, decide, and
   // write if the decision changes the polling state. The caller holds write_mutex_.
@@ -169,6 +198,18 @@ class SqliteStore final : public Store {
   std::mutex write_mutex_;
   ClientCache clients_;
   std::function<void()> poll_read_hook_;
+
+  // Group commit of insertAuthorization. A caller queues its row, and the first caller to find
+  // no leader becomes the leader: it takes write_mutex_ and inserts the queued rows, its own
+  // among them, in one transaction. The others wait for their result. A lone caller leads
+  // at once, so an idle store adds no wait.
+  std::mutex insert_queue_mutex_;
+  std::condition_variable insert_done_;
+  // Guarded by insert_queue_mutex_: rows not yet taken by a leader, oldest first.
+  std::vector<QueuedInsert*> insert_queue_;
+  // Guarded by insert_queue_mutex_.
+  bool insert_leader_active_ = false;
+  std::function<void()> before_insert_batch_;
 };
 
 }  // namespace devauth
