@@ -261,6 +261,38 @@ TEST(SqliteStoreSchemaTest, UserCodeLookupUsesIndex) {
   EXPECT_EQ(plan.find("SCAN"), std::string::npos) << plan;
 }
 
+// The queries by client and expiry search the (client_id, expires_at) index, the only index
+// of authorizations besides those of its UNIQUE columns, and none scans the table.
+TEST(SqliteStoreSchemaTest, ExpiryQueriesUseClientExpiryIndex) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  auto store = openMigrated(path);
+  ASSERT_NE(store, nullptr);
+
+  RawDatabase database(path);
+  EXPECT_EQ(database.query("SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                           "tbl_name = 'authorizations' AND sql IS NOT NULL ORDER BY name"),
+            "authorizations_client_id_expires_at");
+  // The statements of countLiveAuthorizations, purgeExpired, countAllLiveAuthorizations and
+  // listLiveAuthorizations.
+  for (const std::string sql :
+       {"SELECT count(*) FROM authorizations WHERE client_id = 'c' AND state = 'pending' AND "
+        "expires_at > 0",
+        "DELETE FROM authorizations WHERE client_id IN (SELECT id FROM clients) AND "
+        "expires_at < 0",
+        "SELECT count(*) FROM authorizations WHERE client_id IN (SELECT id FROM clients) AND "
+        "state = 'pending' AND expires_at > 0",
+        "SELECT id FROM authorizations WHERE client_id IN (SELECT id FROM clients WHERE NULL IS "
+        "NULL OR id = NULL) AND state = 'pending' AND expires_at > 0 ORDER BY created_at, id"}) {
+    SCOPED_TRACE(sql);
+    const std::string plan = database.query("EXPLAIN QUERY PLAN " + sql);
+    EXPECT_NE(plan.find("SEARCH authorizations USING INDEX authorizations_client_id_expires_at"),
+              std::string::npos)
+        << plan;
+    EXPECT_EQ(plan.find("SCAN authorizations"), std::string::npos) << plan;
+  }
+}
+
 // SQLite 3.40 evaluates a CHECK with an IN list of four constants through a temporary b-tree at
 // every execution. The authorization writes run for every device authorization request and
 // every decision, so their checks must not build one.

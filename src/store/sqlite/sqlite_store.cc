@@ -811,7 +811,11 @@ StoreResult<std::size_t> SqliteStore::purgeExpired(TimePoint cutoff, TimePoint n
     return unexpected(transaction.error());
   }
 
-  auto authorizations = runChange(connection, "DELETE FROM authorizations WHERE expires_at < ?",
+  // Every authorization belongs to a client (a foreign key), so the IN matches every row. It
+  // lets SQLite search the (client_id, expires_at) index once per client instead of scanning.
+  auto authorizations = runChange(connection,
+                                  "DELETE FROM authorizations WHERE client_id IN "
+                                  "(SELECT id FROM clients) AND expires_at < ?",
                                   toUnixMillis(cutoff));
   if (!authorizations) {
     return unexpected(authorizations.error());
@@ -848,20 +852,23 @@ StoreResult<std::size_t> SqliteStore::purgeExpired(TimePoint cutoff, TimePoint n
 StoreResult<std::vector<Authorization>> SqliteStore::listLiveAuthorizations(
     const std::optional<std::string>& client_id, TimePoint now) {
   static const std::string sql = fmt::format(
-      "SELECT {} FROM authorizations WHERE state = 'pending' AND expires_at > ? "
-      "AND (? IS NULL OR client_id = ?) ORDER BY created_at, id",
+      "SELECT {} FROM authorizations WHERE client_id IN "
+      "(SELECT id FROM clients WHERE ? IS NULL OR id = ?) AND state = 'pending' "
+      "AND expires_at > ? ORDER BY created_at, id",
       kAuthorizationColumns);
   auto lease = pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
   }
-  return findAll<Authorization>(**lease, sql, readAuthorization, toUnixMillis(now), client_id,
-                                client_id);
+  return findAll<Authorization>(**lease, sql, readAuthorization, client_id, client_id,
+                                toUnixMillis(now));
 }
 
 StoreResult<std::size_t> SqliteStore::countAllLiveAuthorizations(TimePoint now) {
   auto count = findOne<long long>(
-      pool_, "SELECT count(*) FROM authorizations WHERE state = 'pending' AND expires_at > ?",
+      pool_,
+      "SELECT count(*) FROM authorizations WHERE client_id IN (SELECT id FROM clients) "
+      "AND state = 'pending' AND expires_at > ?",
       [](const Statement& row) -> StoreResult<long long> { return row.columnInt(0); },
       toUnixMillis(now));
   if (!count) {
