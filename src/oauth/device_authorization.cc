@@ -3,10 +3,13 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <span>
 
 #include "core/scope.h"
+#include "core/secret.h"
 #include "core/user_code.h"
 #include "core/user_code_profile.h"
 #include "http/request_origin.h"
@@ -136,6 +139,34 @@ EndpointResult<void> checkFloodLimits(Services& services, const http::Request& r
   return {};
 }
 
+// Serves the random draws of one device authorization request from one call of `source`,
+// because each call of the CSPRNG is a getrandom system call. Every byte is CSPRNG output
+// that is handed out once and then zeroed, and a draw beyond the buffer goes to `source`.
+class RequestRandom final : public RandomSource {
+ public:
+  explicit RequestRandom(RandomSource& source) : source_(source) { source_.fill(buffer_); }
+  ~RequestRandom() override { sodium_memzero(buffer_.data(), buffer_.size()); }
+  RequestRandom(const RequestRandom&) = delete;
+  RequestRandom& operator=(const RequestRandom&) = delete;
+
+  void fill(std::span<std::uint8_t> out) override {
+    const std::size_t served = std::min(out.size(), buffer_.size() - used_);
+    std::copy_n(buffer_.begin() + static_cast<std::ptrdiff_t>(used_), served, out.begin());
+    sodium_memzero(buffer_.data() + used_, served);
+    used_ += served;
+    if (served < out.size()) {
+      source_.fill(out.subspan(served));
+    }
+  }
+
+ private:
+  RandomSource& source_;
+  // The device code, one pool of 16 bytes for the user code (generateUserCode draws another
+  // only when rejection sampling used up the first), and the authorization id.
+  std::array<std::uint8_t, kSecretBytes + 16 + kAuthorizationIdBytes> buffer_{};
+  std::size_t used_ = 0;
+};
+
 std::string generateAuthorizationId(RandomSource& random) {
   std::array<std::uint8_t, kAuthorizationIdBytes> bytes{};
   random.fill(bytes);
@@ -145,15 +176,16 @@ std::string generateAuthorizationId(RandomSource& random) {
 }
 
 IssuedCodes drawCodes(Services& services, const DeviceRequest& device_request) {
+  RequestRandom random(services.random);
   IssuedCodes codes;
-  codes.device_code = generateSecret(services.random);
+  codes.device_code = generateSecret(random);
   const UserCodeProfile& profile = device_request.client.code_settings.user_code_profile;
-  codes.user_code = generateUserCode(services.random, profile);
+  codes.user_code = generateUserCode(random, profile);
   codes.displayed_user_code = formatUserCode(codes.user_code, profile);
 
   const TimePoint now = services.clock.now();
   Authorization& authorization = codes.authorization;
-  authorization.id = generateAuthorizationId(services.random);
+  authorization.id = generateAuthorizationId(random);
   authorization.device_code_hash = hashSecret(codes.device_code);
   authorization.user_code_hash = hashSecret(codes.user_code);
   authorization.client_id = device_request.client.id;

@@ -72,6 +72,15 @@ TEST_F(OAuthDeviceAuthorizationTest, ThousandBeginsGiveDistinctCodes) {
   EXPECT_EQ(user_codes.size(), 1000u);
 }
 
+// The device code, the user code and the authorization id of one request come from one call
+// of the random source, since each call of the CSPRNG is a system call.
+TEST_F(OAuthDeviceAuthorizationTest, BeginDrawsRandomBytesOnce) {
+  const std::size_t before = server().random().fills();
+  const DeviceCodes codes = beginFor("pub1");
+  EXPECT_FALSE(codes.device_code.empty());
+  EXPECT_EQ(server().random().fills() - before, 1U);
+}
+
 TEST_F(OAuthDeviceAuthorizationTest, UnknownClientIsInvalidClient) {
   expectOAuthError(begin({{"client_id", "nobody"}}), 400, "invalid_client");
 }

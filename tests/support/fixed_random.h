@@ -16,6 +16,7 @@ class FixedRandom final : public RandomSource {
 
   void fill(std::span<std::uint8_t> out) override {
     std::lock_guard lock(mutex_);
+    ++fills_;
     for (auto& byte : out) {
       if (position_ < script_.size()) {
         byte = script_[position_++];
@@ -29,8 +30,15 @@ class FixedRandom final : public RandomSource {
     }
   }
 
+  // The number of fill() calls so far.
+  std::size_t fills() {
+    std::lock_guard lock(mutex_);
+    return fills_;
+  }
+
  private:
   std::mutex mutex_;
+  std::size_t fills_ = 0;
   std::vector<std::uint8_t> script_;
   std::size_t position_ = 0;
   std::uint64_t state_ = 42;

@@ -26,6 +26,7 @@ class TestServer {
   void reload(const Config& reloaded) { app_->reload(reloaded); }
   Store& store() { return app_->store(); }
   ManualClock& clock() { return clock_; }
+  FixedRandom& random() { return random_; }
   const Config& config() const { return app_->config(); }
   const std::filesystem::path& directory() const { return directory_; }
 
