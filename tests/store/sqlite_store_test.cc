@@ -423,8 +423,9 @@ class SqlitePollRaceTest : public ::testing::Test {
 };
 
 // Another process accepts a poll of the code between this poll's read (on time, so pending) and
-// its write. The compare-and-set loses, and the poll is decided again on the state the other
-// poll stored: 1 s after it, so slow_down with the interval raised once (RFC 8628 §3.5).
+// its write. SQLite refuses the write in the read's transaction (SQLITE_BUSY_SNAPSHOT), and the
+// poll is decided again on the state the other poll stored: 1 s after it, so slow_down with the
+// interval raised once (RFC 8628 §3.5).
 TEST_F(SqlitePollRaceTest, PollChangedAfterReadIsDecidedAgain) {
   const PollState read{conformance::kT0, seconds(5)};
   const PollState accepted{conformance::kT0 + seconds(9), seconds(5)};
@@ -445,6 +446,36 @@ TEST_F(SqlitePollRaceTest, PollChangedAfterReadIsDecidedAgain) {
   EXPECT_EQ(stored.interval, seconds(10));
   // One UPDATE by the other store and one by this poll.
   EXPECT_EQ(pollWrites(), "2");
+}
+
+// Another process holds SQLite's write lock when the poll is about to write. SQLite refuses the
+// write in the read's transaction (SQLITE_BUSY) without waiting, so the poll is decided again in
+// an IMMEDIATE transaction, which waits for the lock and accepts the poll.
+TEST_F(SqlitePollRaceTest, PollWaitsForAnotherProcessWriting) {
+  std::latch locked(1);
+  std::thread writer;
+  store_->setPollReadHookForTesting([&] {
+    writer = std::thread([this, &locked] {
+      sqlite3* db = nullptr;
+      EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+      EXPECT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+      locked.count_down();
+      std::this_thread::sleep_for(milliseconds(200));
+      EXPECT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+      sqlite3_close(db);
+    });
+    locked.wait();
+  });
+
+  auto polled = store_->pollPending(authorization_.device_code_hash, conformance::kClientId,
+                                    conformance::kT0 + seconds(10), PollPolicy{});
+  writer.join();
+  ASSERT_TRUE(polled) << polled.error().message;
+  ASSERT_TRUE(polled->has_value());
+  EXPECT_EQ((*polled)->outcome, PollOutcome::Pending);
+  const Authorization stored = reload();
+  EXPECT_EQ(stored.last_poll_at, conformance::kT0 + seconds(10));
+  EXPECT_EQ(pollWrites(), "1");
 }
 
 // The code is approved between the read and the write. The poll writes nothing and returns

@@ -491,8 +491,8 @@ struct PolledRow {
 };
 
 // Reads the polling columns of the authorization with `device_code_hash` if at `now` it is
-// pending, unexpired and of `client_id`. Outside a transaction the SELECT is its own read
-// transaction, which ends when the statement is reset as the lease ends.
+// pending, unexpired and of `client_id`. The statement is reset when it goes out of scope here,
+// but the caller's transaction goes on.
 StoreResult<std::optional<PolledRow>> readPolledRow(Connection& connection,
                                                     const SecretHash& device_code_hash,
                                                     const std::string& client_id, TimePoint now) {
@@ -551,69 +551,82 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHas
                                                                  const std::string& client_id,
                                                                  TimePoint now,
                                                                  const PollPolicy& policy) {
-  // Read first, outside the write mutex and without a write transaction, so that polls on
-  // several threads read at once. A poll that changes nothing takes no write lock at all, and
-  // its answer is decided on the state at the read.
-  std::optional<PolledRow> polled;
+  // Polls take turns on one connection of their own. In WAL mode a connection discards its
+  // page cache when it finds that another connection wrote since its last transaction (SQLite
+  // 3.40), so polls spread over several connections re-read their pages after every poll that
+  // writes. One connection keeps them cached; only begins and decisions, which are rarer,
+  // empty its cache.
+  auto lease = poll_pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
+  }
+  Connection& connection = **lease;
+  // The read is a deferred transaction outside the write mutex, so a poll that changes nothing
+  // never waits for a writer. Its outcome is decided on the state it read.
+  std::optional<Transaction> transaction;
   {
-    // Unsynced: polling state only throttles polls (SqliteStore durability).
-    auto lease = unsynced_pool_.acquire();
-    if (!lease) {
-      return unexpected(lease.error());
+    auto begun = Transaction::beginDeferred(connection);
+    if (!begun) {
+      return unexpected(begun.error());
     }
-    auto read = readPolledRow(**lease, device_code_hash, client_id, now);
-    if (!read) {
-      return unexpected(read.error());
+    transaction.emplace(std::move(begun).value());
+  }
+  auto read = readPolledRow(connection, device_code_hash, client_id, now);
+  if (!read) {
+    return unexpected(read.error());
+  }
+  std::optional<PolledRow> polled = std::move(read).value();
+  std::optional<PollDecision> decision;
+  if (polled) {
+    auto decided = decidePolledRow(*polled, now, policy);
+    if (!decided) {
+      return unexpected(decided.error());
     }
-    polled = std::move(read).value();
+    decision = *decided;
   }
-  if (!polled) {
-    return std::optional<PendingPoll>();
-  }
-  auto decision = decidePolledRow(*polled, now, policy);
-  if (!decision) {
-    return unexpected(decision.error());
-  }
-  if (!changesPollState(*polled, *decision)) {
+  if (!polled || !changesPollState(*polled, *decision)) {
+    // Ends the read transaction. COMMIT comes from the statement cache, while the
+    // destructor's ROLLBACK would be parsed again.
+    auto ended = transaction->commit();
+    if (!ended) {
+      return unexpected(ended.error());
+    }
+    if (!polled) {
+      return std::optional<PendingPoll>();
+    }
     return std::optional<PendingPoll>(answerFor(std::move(*polled), *decision));
   }
   if (poll_read_hook_) {
     poll_read_hook_();
   }
 
-  // NOTE: a poll that writes runs two SQLite transactions, the read and the UPDATE. In WAL mode
-  // each write also makes every other connection to the file discard its page cache at its
-  // next read (SQLite 3.40). Reading outside the mutex pays off when most polls change
-  // nothing, as with clients that poll too fast.
-  //
-  // The lease above is returned before the mutex is taken: every writer takes the mutex first
-  // and a connection second, so none holds a connection while it waits for the mutex.
+  // The poll connection is taken before the write mutex. No other writer waits for it: only
+  // pollPending uses poll_pool_, so the two locks cannot wait on each other.
   const std::lock_guard writing(write_mutex_);
-  auto lease = unsynced_pool_.acquire();
-  if (!lease) {
-    return unexpected(lease.error());
-  }
-  // Compare-and-set: the UPDATE changes the row only if it still contains every value that the
-  // decision depended on. The id guards against a rowid that was deleted and reused.
-  auto updated = runChange(
-      **lease,
-      "UPDATE authorizations SET last_poll_at = ?, interval_seconds = ? "
-      "WHERE rowid = ? AND id = ? AND client_id = ? AND state = 'pending' AND expires_at > ? "
-      "AND last_poll_at IS ? AND interval_seconds = ?",
-      millisOrNull(decision->new_last_poll_at),
-      static_cast<long long>(decision->new_interval.count()), polled->rowid,
-      polled->authorization.id, client_id, toUnixMillis(now),
-      millisOrNull(polled->authorization.last_poll_at),
-      static_cast<long long>(polled->authorization.interval.count()));
-  if (!updated) {
-    return unexpected(updated.error());
-  }
-  if (*updated == 1) {
+  // The UPDATE takes the write lock inside the read's transaction. SQLite refuses it with
+  // SQLITE_BUSY_SNAPSHOT when another connection wrote after the read, so if it succeeds, the
+  // row still contains what was read. It fails with SQLITE_BUSY while a connection in another
+  // process writes.
+  auto updated =
+      runChange(connection,
+                "UPDATE authorizations SET last_poll_at = ?, interval_seconds = ? WHERE rowid = ?",
+                millisOrNull(decision->new_last_poll_at),
+                static_cast<long long>(decision->new_interval.count()), polled->rowid);
+  if (updated && *updated == 1) {
+    auto committed = transaction->commit();
+    if (!committed) {
+      return unexpected(committed.error());
+    }
     return std::optional<PendingPoll>(answerFor(std::move(*polled), *decision));
   }
-  // Another poll, a decision or an expiry changed the row after the read. Decide again on the
-  // state it left, with the read and the write in one transaction.
-  return pollPendingImmediate(**lease, device_code_hash, client_id, now, policy);
+  if (!updated && (sqlite3_extended_errcode(connection.handle()) & 0xff) != SQLITE_BUSY) {
+    return unexpected(updated.error());
+  }
+  // Another poll, a decision or an expiry changed the row after the read, or another process
+  // is writing. Decide again on the current state, with the read and the write in one
+  // IMMEDIATE transaction, which waits for the other writer.
+  transaction.reset();
+  return pollPendingImmediate(connection, device_code_hash, client_id, now, policy);
 }
 
 StoreResult<std::optional<PendingPoll>> SqliteStore::pollPendingImmediate(

@@ -3,8 +3,8 @@
 // The Store on a SQLite database file in WAL mode, shared safely by several threads and several
 // processes. Each call checks a connection out of a small pool. Each state change is one
 // conditional UPDATE, or for redeem one IMMEDIATE transaction, so exactly one caller wins a
-// race, whether the callers share a process or not. A poll reads first and writes its polling
-// state with an UPDATE conditional on the values it read (pollPending).
+// race, whether the callers share a process or not. A poll reads in a deferred transaction and
+// writes, if it has to, in the same transaction (pollPending).
 //
 // Concurrency: every write of this process takes one write mutex, because SQLite lets one
 // connection write at a time. New device authorizations are committed in groups. Calls of
@@ -75,11 +75,11 @@ class SqliteStore final : public Store {
   StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) override;
   StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
                                     const PollState& updated) override;
-  // Reads the polling columns in autocommit, outside the write mutex, and applies core
-  // decidePoll. A decision that changes nothing (slow_down at the largest interval) is returned
-  // without a write. Otherwise one UPDATE stores the new state if the row still contains the
-  // values read. If another writer changed them first, the poll is decided again in an
-  // IMMEDIATE transaction.
+  // Reads the polling columns in a deferred transaction on the store's one poll connection,
+  // outside the write mutex, and applies core decidePoll. A decision that changes nothing
+  // (slow_down at the largest interval) ends the transaction without a write. Otherwise the
+  // UPDATE upgrades it to a write transaction. If another connection wrote after the read,
+  // SQLite refuses that, and the poll is decided again in an IMMEDIATE transaction.
   StoreResult<std::optional<PendingPoll>> pollPending(const SecretHash& device_code_hash,
                                                       const std::string& client_id, TimePoint now,
                                                       const PollPolicy& policy) override;
@@ -165,6 +165,7 @@ class SqliteStore final : public Store {
               options.cache_kib),
         unsynced_pool_(path, options.max_connections, options.busy_timeout,
                        sqlite::Durability::Unsynced, options.cache_kib),
+        poll_pool_(path, 1, options.busy_timeout, sqlite::Durability::Unsynced, options.cache_kib),
         clients_(options.client_cache_ttl),
         before_insert_batch_(options.before_insert_batch) {}
 
@@ -191,6 +192,8 @@ class SqliteStore final : public Store {
   // Connections that sync every commit, and connections for the writes that need no sync.
   sqlite::ConnectionPool pool_;
   sqlite::ConnectionPool unsynced_pool_;
+  // The one connection of pollPending (unsynced, as polling state needs no sync).
+  sqlite::ConnectionPool poll_pool_;
   // Held by every write of this store object. SQLite lets one connection write at a time, and
   // a connection that finds the write lock taken sleeps in its busy handler (1 ms at first), so
   // this process's writers queue here instead. Writers in other processes still meet the busy
