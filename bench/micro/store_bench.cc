@@ -181,32 +181,6 @@ void BM_StorePollPending(benchmark::State& state) {
 }
 BENCHMARK(BM_StorePollPending)->Arg(1000)->Arg(20000);
 
-// A poll of a pending code at the largest interval, polled too early: slow_down, which changes
-// nothing in the store, as most polls of a client that polls too fast.
-void BM_StorePollPendingCappedSlowDown(benchmark::State& state) {
-  constexpr std::size_t kRows = 1000;
-  SeededStore seeded(static_cast<std::size_t>(state.range(0)), kRows);
-  const PollPolicy policy{};
-  const TimePoint start = seeded.now();
-  std::vector<SecretHash> hashes;
-  for (const auto& codes : seeded.codes()) {
-    hashes.push_back(hashSecret(codes.device_code));
-    auto capped = seeded.store().updatePollState(codes.id, PollState{std::nullopt, seconds(5)},
-                                                 PollState{start, policy.max_interval});
-    requireOk(capped && *capped, "cap the interval");
-  }
-  std::size_t n = 0;
-  for (auto _ : state) {
-    auto polled =
-        seeded.store().pollPending(hashes[n++ % kRows], kClientId, start + seconds(1), policy);
-    if (!polled || !polled->has_value() || (*polled)->outcome != PollOutcome::SlowDown) {
-      state.SkipWithError("poll failed");
-      break;
-    }
-  }
-}
-BENCHMARK(BM_StorePollPendingCappedSlowDown)->Arg(1000)->Arg(20000);
-
 void BM_StoreApprove(benchmark::State& state) {
   constexpr std::size_t kRows = 2000;
   SeededStore seeded(static_cast<std::size_t>(state.range(0)), kRows);

@@ -258,14 +258,6 @@ StoreResult<Transaction> Transaction::beginImmediate(Connection& connection) {
   return Transaction(&connection);
 }
 
-StoreResult<Transaction> Transaction::beginDeferred(Connection& connection) {
-  auto begun = runControl(connection, "BEGIN");
-  if (!begun) {
-    return unexpected(begun.error());
-  }
-  return Transaction(&connection);
-}
-
 Transaction::~Transaction() {
   // SQLite rolls back by itself after some errors, so roll back only if a transaction is open.
   // sqlite3_exec, unlike the statement cache, allocates nothing in C++, so the destructor

@@ -142,9 +142,6 @@ class Connection {
 class Transaction {
  public:
   static StoreResult<Transaction> beginImmediate(Connection& connection);
-  // A deferred transaction reads from one snapshot and takes the write lock at its first write.
-  // That write fails with SQLITE_BUSY_SNAPSHOT if another connection wrote after the snapshot.
-  static StoreResult<Transaction> beginDeferred(Connection& connection);
   ~Transaction();
   Transaction(Transaction&& other) noexcept;
   Transaction& operator=(Transaction&&) = delete;

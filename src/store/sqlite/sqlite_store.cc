@@ -481,182 +481,67 @@ StoreResult<bool> SqliteStore::updatePollState(const std::string& id, const Poll
       millisOrNull(expected.last_poll_at), static_cast<long long>(expected.interval.count())));
 }
 
-namespace {
-
-// The polling columns of a pending, unexpired authorization of one client, as pollPending reads
-// them.
-struct PolledRow {
-  long long rowid = 0;
-  Authorization authorization;
-};
-
-// Reads the polling columns of the authorization with `device_code_hash` if at `now` it is
-// pending, unexpired and of `client_id`. The statement is reset when it goes out of scope here,
-// but the caller's transaction goes on.
-StoreResult<std::optional<PolledRow>> readPolledRow(Connection& connection,
-                                                    const SecretHash& device_code_hash,
-                                                    const std::string& client_id, TimePoint now) {
-  auto statement = connection.prepare(
-      "SELECT rowid, id, expires_at, interval_seconds, last_poll_at FROM authorizations "
-      "WHERE device_code_hash = ? AND client_id = ? AND state = 'pending' AND expires_at > ?");
-  if (!statement) {
-    return unexpected(statement.error());
-  }
-  statement->bindAll(device_code_hash, client_id, toUnixMillis(now));
-  auto row = statement->step();
-  if (!row) {
-    return unexpected(row.error());
-  }
-  if (!*row) {
-    return std::optional<PolledRow>();
-  }
-  PolledRow polled;
-  polled.rowid = statement->columnInt(0);
-  polled.authorization.id = statement->columnText(1);
-  polled.authorization.expires_at = fromUnixMillis(statement->columnInt(2));
-  polled.authorization.interval = seconds(statement->columnInt(3));
-  if (!statement->isNull(4)) {
-    polled.authorization.last_poll_at = fromUnixMillis(statement->columnInt(4));
-  }
-  return std::optional<PolledRow>(std::move(polled));
-}
-
-// Applies core decidePoll, the only place of the rule, to a row that readPolledRow returned. It
-// selects only pending, unexpired authorizations, for which decidePoll returns Pending or
-// SlowDown.
-StoreResult<PollDecision> decidePolledRow(const PolledRow& polled, TimePoint now,
-                                          const PollPolicy& policy) {
-  const PollDecision decision = decidePoll(polled.authorization, now, policy);
-  if (decision.outcome != PollOutcome::Pending && decision.outcome != PollOutcome::SlowDown) {
-    return unexpected(StoreError{StoreError::Kind::Internal,
-                                 "SQLite: decidePoll did not treat a pending poll as pending"});
-  }
-  return decision;
-}
-
-// A slow_down at the largest interval changes nothing, so it writes nothing.
-bool changesPollState(const PolledRow& polled, const PollDecision& decision) {
-  return decision.new_last_poll_at != polled.authorization.last_poll_at ||
-         decision.new_interval != polled.authorization.interval;
-}
-
-PendingPoll answerFor(PolledRow&& polled, const PollDecision& decision) {
-  return PendingPoll{std::move(polled.authorization.id), decision.outcome,
-                     polled.authorization.expires_at};
-}
-
-}  // namespace
-
 StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHash& device_code_hash,
                                                                  const std::string& client_id,
                                                                  TimePoint now,
                                                                  const PollPolicy& policy) {
-  // Polls take turns on one connection of their own. In WAL mode a connection discards its
-  // page cache when it finds that another connection wrote since its last transaction (SQLite
-  // 3.40), so polls spread over several connections re-read their pages after every poll that
-  // writes. One connection keeps them cached; only begins and decisions, which are rarer,
-  // empty its cache.
-  auto lease = poll_pool_.acquire();
+  // The read and the write are one IMMEDIATE transaction on one connection, so no other
+  // writer, in this process or another, changes the polling state between them. The write
+  // mutex is taken first so that this process's writers queue here, not in the busy handler.
+  const std::lock_guard writing(write_mutex_);
+  // Unsynced: polling state only throttles polls (SqliteStore durability).
+  auto lease = unsynced_pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
   }
   Connection& connection = **lease;
-  // The read is a deferred transaction outside the write mutex, so a poll that changes nothing
-  // never waits for a writer. Its outcome is decided on the state it read.
-  std::optional<Transaction> transaction;
-  {
-    auto begun = Transaction::beginDeferred(connection);
-    if (!begun) {
-      return unexpected(begun.error());
-    }
-    transaction.emplace(std::move(begun).value());
-  }
-  auto read = readPolledRow(connection, device_code_hash, client_id, now);
-  if (!read) {
-    return unexpected(read.error());
-  }
-  std::optional<PolledRow> polled = std::move(read).value();
-  std::optional<PollDecision> decision;
-  if (polled) {
-    auto decided = decidePolledRow(*polled, now, policy);
-    if (!decided) {
-      return unexpected(decided.error());
-    }
-    decision = *decided;
-  }
-  if (!polled || !changesPollState(*polled, *decision)) {
-    // Ends the read transaction. COMMIT comes from the statement cache, while the
-    // destructor's ROLLBACK would be parsed again.
-    auto ended = transaction->commit();
-    if (!ended) {
-      return unexpected(ended.error());
-    }
-    if (!polled) {
-      return std::optional<PendingPoll>();
-    }
-    return std::optional<PendingPoll>(answerFor(std::move(*polled), *decision));
-  }
-  if (poll_read_hook_) {
-    poll_read_hook_();
-  }
-
-  // The poll connection is taken before the write mutex. No other writer waits for it: only
-  // pollPending uses poll_pool_, so the two locks cannot wait on each other.
-  const std::lock_guard writing(write_mutex_);
-  // The UPDATE takes the write lock inside the read's transaction. SQLite refuses it with
-  // SQLITE_BUSY_SNAPSHOT when another connection wrote after the read, so if it succeeds, the
-  // row still contains what was read. It fails with SQLITE_BUSY while a connection in another
-  // process writes.
-  auto updated =
-      runChange(connection,
-                "UPDATE authorizations SET last_poll_at = ?, interval_seconds = ? WHERE rowid = ?",
-                millisOrNull(decision->new_last_poll_at),
-                static_cast<long long>(decision->new_interval.count()), polled->rowid);
-  if (updated && *updated == 1) {
-    auto committed = transaction->commit();
-    if (!committed) {
-      return unexpected(committed.error());
-    }
-    return std::optional<PendingPoll>(answerFor(std::move(*polled), *decision));
-  }
-  if (!updated && (sqlite3_extended_errcode(connection.handle()) & 0xff) != SQLITE_BUSY) {
-    return unexpected(updated.error());
-  }
-  // Another poll, a decision or an expiry changed the row after the read, or another process
-  // is writing. Decide again on the current state, with the read and the write in one
-  // IMMEDIATE transaction, which waits for the other writer.
-  transaction.reset();
-  return pollPendingImmediate(connection, device_code_hash, client_id, now, policy);
-}
-
-StoreResult<std::optional<PendingPoll>> SqliteStore::pollPendingImmediate(
-    Connection& connection, const SecretHash& device_code_hash, const std::string& client_id,
-    TimePoint now, const PollPolicy& policy) {
-  // The read and the write are one IMMEDIATE transaction, so no other writer, in this process
-  // or another, changes the polling state between them.
   auto transaction = Transaction::beginImmediate(connection);
   if (!transaction) {
     return unexpected(transaction.error());
   }
-  auto read = readPolledRow(connection, device_code_hash, client_id, now);
-  if (!read) {
-    return unexpected(read.error());
+
+  long long rowid = 0;
+  Authorization polled;
+  {
+    auto statement = connection.prepare(
+        "SELECT rowid, id, expires_at, interval_seconds, last_poll_at FROM authorizations "
+        "WHERE device_code_hash = ? AND client_id = ? AND state = 'pending' AND expires_at > ?");
+    if (!statement) {
+      return unexpected(statement.error());
+    }
+    statement->bindAll(device_code_hash, client_id, toUnixMillis(now));
+    auto row = statement->step();
+    if (!row) {
+      return unexpected(row.error());
+    }
+    if (!*row) {
+      // Nothing was written; the transaction rolls back when it goes out of scope.
+      return std::optional<PendingPoll>();
+    }
+    rowid = statement->columnInt(0);
+    polled.id = statement->columnText(1);
+    polled.expires_at = fromUnixMillis(statement->columnInt(2));
+    polled.interval = seconds(statement->columnInt(3));
+    if (!statement->isNull(4)) {
+      polled.last_poll_at = fromUnixMillis(statement->columnInt(4));
+    }
   }
-  if (!*read) {
-    // Nothing was written; the transaction rolls back when it goes out of scope.
-    return std::optional<PendingPoll>();
+
+  // core decidePoll is the only place of the rule. The query above selected only pending,
+  // unexpired authorizations, for which it returns Pending or SlowDown.
+  const PollDecision decision = decidePoll(polled, now, policy);
+  if (decision.outcome != PollOutcome::Pending && decision.outcome != PollOutcome::SlowDown) {
+    return unexpected(StoreError{StoreError::Kind::Internal,
+                                 "SQLite: decidePoll did not treat a pending poll as pending"});
   }
-  PolledRow& polled = **read;
-  auto decision = decidePolledRow(polled, now, policy);
-  if (!decision) {
-    return unexpected(decision.error());
-  }
-  if (changesPollState(polled, *decision)) {
+  // A slow_down at the largest interval changes nothing, so it writes nothing.
+  if (decision.new_last_poll_at != polled.last_poll_at ||
+      decision.new_interval != polled.interval) {
     auto updated = runChange(
         connection,
         "UPDATE authorizations SET last_poll_at = ?, interval_seconds = ? WHERE rowid = ?",
-        millisOrNull(decision->new_last_poll_at),
-        static_cast<long long>(decision->new_interval.count()), polled.rowid);
+        millisOrNull(decision.new_last_poll_at),
+        static_cast<long long>(decision.new_interval.count()), rowid);
     if (!updated) {
       return unexpected(updated.error());
     }
@@ -665,7 +550,8 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollPendingImmediate(
   if (!committed) {
     return unexpected(committed.error());
   }
-  return std::optional<PendingPoll>(answerFor(std::move(polled), *decision));
+  return std::optional<PendingPoll>(
+      PendingPoll{std::move(polled.id), decision.outcome, polled.expires_at});
 }
 
 StoreResult<bool> SqliteStore::bindSubject(const std::string& id, const std::string& subject,

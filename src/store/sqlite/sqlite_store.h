@@ -3,8 +3,7 @@
 // The Store on a SQLite database file in WAL mode, shared safely by several threads and several
 // processes. Each call checks a connection out of a small pool. Each state change is one
 // conditional UPDATE, or for redeem one IMMEDIATE transaction, so exactly one caller wins a
-// race, whether the callers share a process or not. A poll reads in a deferred transaction and
-// writes, if it has to, in the same transaction (pollPending).
+// race, whether the callers share a process or not.
 //
 // Concurrency: every write of this process takes one write mutex, because SQLite lets one
 // connection write at a time. New device authorizations are committed in groups. Calls of
@@ -75,11 +74,6 @@ class SqliteStore final : public Store {
   StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) override;
   StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
                                     const PollState& updated) override;
-  // Reads the polling columns in a deferred transaction on the store's one poll connection,
-  // outside the write mutex, and applies core decidePoll. A decision that changes nothing
-  // (slow_down at the largest interval) ends the transaction without a write. Otherwise the
-  // UPDATE upgrades it to a write transaction. If another connection wrote after the read,
-  // SQLite refuses that, and the poll is decided again in an IMMEDIATE transaction.
   StoreResult<std::optional<PendingPoll>> pollPending(const SecretHash& device_code_hash,
                                                       const std::string& client_id, TimePoint now,
                                                       const PollPolicy& policy) override;
@@ -140,11 +134,6 @@ class SqliteStore final : public Store {
   StoreResult<std::vector<SigningKeyRecord>> listSigningKeys() override;
   StoreResult<std::size_t> removeRetiredSigningKeys(TimePoint cutoff) override;
 
-  // Test seam: pollPending runs `hook` after its read, before it takes the write mutex for a
-  // poll that changes the polling state, so that a test can change the row in between. Set it
-  // before any poll runs.
-  void setPollReadHookForTesting(std::function<void()> hook) { poll_read_hook_ = std::move(hook); }
-
   // The number of insertAuthorization calls whose row is queued and not yet inserted.
   std::size_t queuedAuthorizationInserts();
 
@@ -165,20 +154,11 @@ class SqliteStore final : public Store {
               options.cache_kib),
         unsynced_pool_(path, options.max_connections, options.busy_timeout,
                        sqlite::Durability::Unsynced, options.cache_kib),
-        poll_pool_(path, 1, options.busy_timeout, sqlite::Durability::Unsynced, options.cache_kib),
         clients_(options.client_cache_ttl),
         before_insert_batch_(options.before_insert_batch) {}
 
   // Inserts `batch`, holding write_mutex_, and stores each row's result in it.
   void insertBatch(const std::vector<QueuedInsert*>& batch);
-
-  // The poll of pollPending as one IMMEDIATE transaction on `connection`: read, decide, and
-  // write if the decision changes the polling state. The caller holds write_mutex_.
-  StoreResult<std::optional<PendingPoll>> pollPendingImmediate(sqlite::Connection& connection,
-                                                               const SecretHash& device_code_hash,
-                                                               const std::string& client_id,
-                                                               TimePoint now,
-                                                               const PollPolicy& policy);
 
   // approved -> redeemed, storing `token`, and `grant` with `refresh_token` when set, in one
   // IMMEDIATE transaction.
@@ -192,15 +172,12 @@ class SqliteStore final : public Store {
   // Connections that sync every commit, and connections for the writes that need no sync.
   sqlite::ConnectionPool pool_;
   sqlite::ConnectionPool unsynced_pool_;
-  // The one connection of pollPending (unsynced, as polling state needs no sync).
-  sqlite::ConnectionPool poll_pool_;
   // Held by every write of this store object. SQLite lets one connection write at a time, and
   // a connection that finds the write lock taken sleeps in its busy handler (1 ms at first), so
   // this process's writers queue here instead. Writers in other processes still meet the busy
   // timeout.
   std::mutex write_mutex_;
   ClientCache clients_;
-  std::function<void()> poll_read_hook_;
 
   // Group commit of insertAuthorization. A caller queues its row, and the first caller to find
   // no leader becomes the leader: it takes write_mutex_ and inserts the queued rows, its own
