@@ -159,7 +159,7 @@ StoreResult<int> insertRefreshToken(Connection& connection, const RefreshToken& 
 }  // namespace
 
 StoreResult<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
-                                                            SqliteStoreOptions options) {
+                                                            const SqliteStoreOptions& options) {
   // The file contains password hashes, so a new one is readable by its owner only. SQLite gives
   // the -wal and -shm files the permissions of the database file.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -406,7 +406,7 @@ void SqliteStore::insertBatch(const std::vector<QueuedInsert*>& batch) {
         millisOrNull(a.decided_at), a.relay_public_key, bytesOrNull(a.sealed_relay_token),
         a.bound_subject, a.request_address, a.request_user_agent));
   };
-  const auto failAll = [&batch](const StoreError& error) {
+  const auto fail_all = [&batch](const StoreError& error) {
     for (QueuedInsert* row : batch) {
       row->result = unexpected(error);
     }
@@ -415,7 +415,7 @@ void SqliteStore::insertBatch(const std::vector<QueuedInsert*>& batch) {
   // Unsynced: a lost insert only makes the device start over (SqliteStore durability).
   auto lease = unsynced_pool_.acquire();
   if (!lease) {
-    failAll(lease.error());
+    fail_all(lease.error());
     return;
   }
   Connection& connection = **lease;
@@ -426,7 +426,7 @@ void SqliteStore::insertBatch(const std::vector<QueuedInsert*>& batch) {
 
   auto transaction = Transaction::beginImmediate(connection);
   if (!transaction) {
-    failAll(transaction.error());
+    fail_all(transaction.error());
     return;
   }
   for (QueuedInsert* row : batch) {
@@ -440,13 +440,13 @@ void SqliteStore::insertBatch(const std::vector<QueuedInsert*>& batch) {
     const int code = sqlite3_extended_errcode(connection.handle());
     const bool transaction_open = sqlite3_get_autocommit(connection.handle()) == 0;
     if ((code & 0xff) != SQLITE_CONSTRAINT || !transaction_open) {
-      failAll(row->result.error());
+      fail_all(row->result.error());
       return;
     }
   }
   auto committed = transaction->commit();
   if (!committed) {
-    failAll(committed.error());
+    fail_all(committed.error());
   }
 }
 

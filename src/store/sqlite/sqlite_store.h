@@ -53,7 +53,7 @@ class SqliteStore final : public Store {
   // Opens (creating if needed) the database file at `path` and checks that it is usable. Does
   // not migrate.
   static StoreResult<std::unique_ptr<SqliteStore>> open(const std::string& path,
-                                                        SqliteStoreOptions options = {});
+                                                        const SqliteStoreOptions& options = {});
 
   StoreResult<void> migrate() override;
   StoreResult<void> ping() override;
