@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../tools/bulk_seed.h"
@@ -68,19 +69,26 @@ class SeededStore {
   std::vector<bench::SeededCode> codes_;
 };
 
+// A pending authorization of the benchmark client with fresh codes, as a begin stores it.
+Authorization newAuthorization(RandomSource& random, std::string id, TimePoint now) {
+  Authorization authorization;
+  authorization.id = std::move(id);
+  authorization.device_code_hash = hashSecret(generateSecret(random));
+  authorization.user_code_hash = hashSecret(generateSecret(random));
+  authorization.client_id = kClientId;
+  authorization.scope = "profile";
+  authorization.created_at = now;
+  authorization.expires_at = now + seconds(600);
+  return authorization;
+}
+
 void BM_StoreInsertAuthorization(benchmark::State& state) {
   SeededStore seeded(static_cast<std::size_t>(state.range(0)), 0);
   CsprngRandom random;
   std::size_t n = 0;
   for (auto _ : state) {
-    Authorization authorization;
-    authorization.id = "micro-" + std::to_string(n++);
-    authorization.device_code_hash = hashSecret(generateSecret(random));
-    authorization.user_code_hash = hashSecret(generateSecret(random));
-    authorization.client_id = kClientId;
-    authorization.scope = "profile";
-    authorization.created_at = seeded.now();
-    authorization.expires_at = seeded.now() + seconds(600);
+    const Authorization authorization =
+        newAuthorization(random, "micro-" + std::to_string(n++), seeded.now());
     if (!seeded.store().insertAuthorization(authorization)) {
       state.SkipWithError("insert failed");
       break;
@@ -101,14 +109,9 @@ void BM_StoreInsertAuthorizationConcurrent(benchmark::State& state) {
   // Google Benchmark starts the timed loops of all threads together, after thread 0 has set
   // up the store, and stops them together.
   for (auto _ : state) {
-    Authorization authorization;
-    authorization.id = "micro-" + std::to_string(state.thread_index()) + "-" + std::to_string(n++);
-    authorization.device_code_hash = hashSecret(generateSecret(random));
-    authorization.user_code_hash = hashSecret(generateSecret(random));
-    authorization.client_id = kClientId;
-    authorization.scope = "profile";
-    authorization.created_at = seeded->now();
-    authorization.expires_at = seeded->now() + seconds(600);
+    const Authorization authorization = newAuthorization(
+        random, "micro-" + std::to_string(state.thread_index()) + "-" + std::to_string(n++),
+        seeded->now());
     if (!seeded->store().insertAuthorization(authorization)) {
       state.SkipWithError("insert failed");
       break;
