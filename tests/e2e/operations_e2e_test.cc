@@ -498,10 +498,12 @@ TEST_F(OperationsEndToEndTest, AuthorizationListAndCancel) {
     auto store = openTestStore();
     ASSERT_NE(store, nullptr);
     auto found = store->findByDeviceCode(hashSecret(second.device_code));
-    ASSERT_TRUE(found && found->has_value());
+    ASSERT_TRUE(found) << found.error().message;
+    ASSERT_TRUE(found->has_value());
     second_id = (*found)->id;
     auto bound = store->bindSubject(second_id, "alice", SystemClock().now());
-    ASSERT_TRUE(bound && *bound);
+    ASSERT_TRUE(bound) << bound.error().message;
+    ASSERT_TRUE(*bound);
   }
 
   auto listed = run({"authorization", "list", "--client", "tv-test"});

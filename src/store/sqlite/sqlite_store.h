@@ -179,10 +179,8 @@ class SqliteStore final : public Store {
   std::mutex write_mutex_;
   ClientCache clients_;
 
-  // Group commit of insertAuthorization. A caller queues its row, and the first caller to find
-  // no leader becomes the leader: it takes write_mutex_ and inserts the queued rows, its own
-  // among them, in one transaction. The others wait for their result. A lone caller leads
-  // at once, so an idle store adds no wait.
+  // The group commit of insertAuthorization, described at the top of this file. The first
+  // caller that finds no leader becomes the leader and inserts the queued rows.
   std::mutex insert_queue_mutex_;
   std::condition_variable insert_done_;
   // Guarded by insert_queue_mutex_: rows not yet taken by a leader, oldest first.
