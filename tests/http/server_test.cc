@@ -350,6 +350,75 @@ TEST_F(HttpServerTest, SlowClientDisconnectedAfterReadTimeout) {
   EXPECT_LT(elapsed, milliseconds(3000));
 }
 
+// Between requests a connection gets idle_timeout (2 s here), not the shorter read_timeout.
+TEST_F(HttpServerTest, IdleConnectionClosesAfterIdleTimeout) {
+  options_.idle_timeout = std::chrono::seconds(2);
+  startServer();
+  RawConnection connection(port());
+  connection.send(kGetHello);
+  ASSERT_TRUE(connection.readResponse().has_value());
+  const auto answered = steady_clock::now();
+
+  EXPECT_FALSE(connection.waitForClose(milliseconds(1500)));
+  EXPECT_TRUE(connection.waitForClose(milliseconds(3000)));
+  const auto elapsed = steady_clock::now() - answered;
+  EXPECT_GE(elapsed, milliseconds(1900));
+  EXPECT_LT(elapsed, milliseconds(4000));
+}
+
+// Each request moves the connection's deadline, so a client that keeps sending is served for
+// longer than read_timeout and idle_timeout together.
+TEST_F(HttpServerTest, BusyConnectionOutlivesItsTimeouts) {
+  options_.idle_timeout = std::chrono::seconds(1);
+  startServer();
+  RawConnection connection(port());
+  const auto started = steady_clock::now();
+  int answered = 0;
+  while (steady_clock::now() - started < milliseconds(2600)) {
+    connection.send(kGetHello);
+    const auto response = connection.readResponse();
+    ASSERT_TRUE(response.has_value()) << "request " << answered;
+    EXPECT_EQ(response->body(), "hello\n");
+    ++answered;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  EXPECT_GE(answered, 10);
+}
+
+// read_timeout limits the client, not the handler: a handler slower than it still answers. The
+// handler runs on the handler pool, so the connection's strand stays free meanwhile.
+TEST_F(HttpServerTest, HandlerSlowerThanReadTimeoutAnswers) {
+  options_.handler_threads = 1;
+  router_.add(verb::get, "/slower", [](const Request& request) {
+    std::this_thread::sleep_for(milliseconds(1500));
+    return textResponse(request, 200, "slower\n");
+  });
+  startServer();
+  RawConnection connection(port());
+  connection.send("GET /slower HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const auto response = connection.readResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->body(), "slower\n");
+}
+
+// A client that stops reading a response is disconnected after read_timeout. The body is larger
+// than the socket buffers of both ends together, so the rest of it is never sent.
+TEST_F(HttpServerTest, ClientThatStopsReadingIsDisconnected) {
+  constexpr std::size_t kBodyBytes = std::size_t{64} * 1024 * 1024;
+  router_.add(verb::get, "/large", [](const Request& request) {
+    return textResponse(request, 200, std::string(kBodyBytes, 'x'));
+  });
+  startServer();
+  RawConnection connection(port());
+  connection.send("GET /large HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  std::this_thread::sleep_for(milliseconds(2500));
+
+  std::size_t received = 0;
+  EXPECT_TRUE(connection.waitForClose(milliseconds(5000), &received));
+  EXPECT_GT(received, 0U);
+  EXPECT_LT(received, kBodyBytes);
+}
+
 TEST_F(HttpServerTest, GracefulStopDeliversResponseInFlight) {
   startServer();
   const std::uint16_t listen_port = port();
