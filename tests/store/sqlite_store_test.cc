@@ -675,5 +675,138 @@ TEST(SqliteStoreGroupCommitTest, ConcurrentInsertsEachGetTheirOwnResult) {
   EXPECT_LT(batches.load(), kThreads * kRowsPerThread);
 }
 
+// A migrated SQLite store with one client, opened with `options`.
+std::unique_ptr<SqliteStore> openWithClient(const std::string& path,
+                                            const SqliteStoreOptions& options) {
+  auto opened = SqliteStore::open(path, options);
+  if (!opened) {
+    ADD_FAILURE() << "open failed: " << opened.error().message;
+    return nullptr;
+  }
+  std::unique_ptr<SqliteStore> store = std::move(opened).value();
+  auto migrated = store->migrate();
+  auto inserted = store->insertClient(conformance::makeClient(conformance::kClientId));
+  if (!migrated || !inserted) {
+    ADD_FAILURE() << "migrating or inserting the client failed";
+    return nullptr;
+  }
+  return store;
+}
+
+// Inserts authorizations named `prefix`-0, -1, ... until `done` returns true, at most `limit`.
+// Returns how many it inserted.
+template <typename Done>
+int insertUntil(SqliteStore& store, const std::string& prefix, int limit, Done done) {
+  int inserted = 0;
+  while (inserted < limit && !done()) {
+    auto result = store.insertAuthorization(
+        conformance::makeAuthorization(fmt::format("{}-{}", prefix, inserted)));
+    if (!result) {
+      ADD_FAILURE() << result.error().message;
+      return inserted;
+    }
+    ++inserted;
+  }
+  return inserted;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+// Waits up to 5 seconds for `condition`.
+template <typename Condition>
+bool eventually(Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return true;
+}
+
+// Once the WAL reaches start_pages, the checkpoint thread copies it into the database file,
+// and no commit checkpoints by itself.
+TEST(SqliteCheckpointTest, ThreadCopiesWalIntoDatabaseFile) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  SqliteStoreOptions options;
+  options.checkpoints.start_pages = 20;
+  options.checkpoints.inline_pages = 1000000;
+  auto store = openWithClient(path, options);
+  ASSERT_NE(store, nullptr);
+  // In WAL mode only a checkpoint writes to the database file itself. The migrations may have
+  // started checkpoints already.
+  const std::string before = readFile(path);
+  const std::uint64_t runs_before = store->checkpointer().backgroundCheckpoints();
+
+  const int inserted = insertUntil(*store, "row", 2000, [&] {
+    return store->checkpointer().backgroundCheckpoints() > runs_before;
+  });
+  EXPECT_GT(inserted, 0);
+  EXPECT_LT(inserted, 2000);
+  ASSERT_TRUE(eventually([&] { return readFile(path) != before; }));
+  EXPECT_EQ(store->checkpointer().inlineCheckpoints(), 0U);
+  EXPECT_EQ(RawDatabase(path).query("SELECT count(*) FROM authorizations"),
+            std::to_string(inserted));
+}
+
+// While the checkpoint thread is stuck, commits go on, and the one that brings the WAL to
+// inline_pages checkpoints by itself, as SQLite does by default.
+TEST(SqliteCheckpointTest, StuckThreadLeavesCheckpointToCommits) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  std::atomic<bool> release{false};
+  std::atomic<int> stuck{0};
+  SqliteStoreOptions options;
+  options.checkpoints.start_pages = 20;
+  options.checkpoints.inline_pages = 200;
+  options.checkpoints.before_checkpoint = [&] {
+    ++stuck;
+    while (!release.load()) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+  };
+  auto store = openWithClient(path, options);
+  ASSERT_NE(store, nullptr);
+
+  insertUntil(*store, "row", 5000,
+              [&store] { return store->checkpointer().inlineCheckpoints() > 0; });
+  const std::uint64_t inline_runs = store->checkpointer().inlineCheckpoints();
+  const int stuck_runs = stuck.load();
+  release = true;
+  EXPECT_GT(inline_runs, 0U);
+  EXPECT_EQ(stuck_runs, 1);
+}
+
+// Writers on several threads commit while the thread checkpoints, and every row is stored.
+TEST(SqliteCheckpointTest, ConcurrentWritersAndCheckpoints) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  SqliteStoreOptions options;
+  options.checkpoints.start_pages = 10;
+  options.checkpoints.inline_pages = 400;
+  auto store = openWithClient(path, options);
+  ASSERT_NE(store, nullptr);
+
+  constexpr int kThreads = 4;
+  constexpr int kRowsPerThread = 150;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&store, t] {
+      insertUntil(*store, fmt::format("t{}", t), kRowsPerThread, [] { return false; });
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_GT(store->checkpointer().backgroundCheckpoints(), 0U);
+  EXPECT_EQ(RawDatabase(path).query("SELECT count(*) FROM authorizations"),
+            std::to_string(kThreads * kRowsPerThread));
+}
+
 }  // namespace
 }  // namespace devauth::testing

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "metrics/metrics.h"
+#include "store/sqlite/sqlite_checkpointer.h"
 
 namespace devauth::sqlite {
 namespace {
@@ -290,12 +291,13 @@ ConnectionPool::Lease::~Lease() {
 
 ConnectionPool::ConnectionPool(std::string path, std::size_t max_connections,
                                std::chrono::milliseconds busy_timeout, Durability durability,
-                               std::int64_t cache_kib)
+                               std::int64_t cache_kib, Checkpointer* checkpointer)
     : path_(std::move(path)),
       max_connections_(max_connections),
       busy_timeout_(busy_timeout),
       durability_(durability),
-      cache_kib_(cache_kib) {}
+      cache_kib_(cache_kib),
+      checkpointer_(checkpointer) {}
 
 StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
   std::unique_lock lock(mutex_);
@@ -320,6 +322,9 @@ StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
     --open_count_;
     available_.notify_one();
     return unexpected(opened.error());
+  }
+  if (checkpointer_ != nullptr) {
+    checkpointer_->attach((*opened)->handle());
   }
   return Lease(this, std::move(opened).value());
 }

@@ -25,6 +25,8 @@
 
 namespace devauth::sqlite {
 
+class Checkpointer;
+
 // Maps a SQLite result code to a StoreError: busy or locked (after the busy timeout) becomes
 // Unavailable, a UNIQUE or PRIMARY KEY violation becomes Conflict, anything else Internal.
 // `context` names the operation. SQLite's messages name tables and columns, never bound values,
@@ -176,9 +178,11 @@ class ConnectionPool {
     std::unique_ptr<Connection> connection_;
   };
 
+  // When `checkpointer` is set, it checkpoints for every connection the pool opens
+  // (sqlite_checkpointer.h) and must outlive the pool.
   ConnectionPool(std::string path, std::size_t max_connections,
                  std::chrono::milliseconds busy_timeout, Durability durability,
-                 std::int64_t cache_kib = kDefaultCacheKib);
+                 std::int64_t cache_kib = kDefaultCacheKib, Checkpointer* checkpointer = nullptr);
 
   // Checks out a connection, opening a new one while fewer than max_connections exist. Fails
   // with Unavailable when none becomes free within the wait limit.
@@ -192,6 +196,7 @@ class ConnectionPool {
   const std::chrono::milliseconds busy_timeout_;
   const Durability durability_;
   const std::int64_t cache_kib_;
+  Checkpointer* const checkpointer_;
   std::mutex mutex_;
   std::condition_variable available_;
   // Guarded by mutex_.

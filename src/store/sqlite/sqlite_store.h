@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "store/client_cache.h"
+#include "store/sqlite/sqlite_checkpointer.h"
 #include "store/sqlite/sqlite_handle.h"
 #include "store/store.h"
 
@@ -46,6 +47,8 @@ struct SqliteStoreOptions {
   // Test seam: called by the thread that commits a batch of new authorizations, holding the
   // write mutex, just before it takes the queued rows. Empty outside tests.
   std::function<void()> before_insert_batch;
+  // When the WAL is checkpointed (sqlite_checkpointer.h).
+  sqlite::CheckpointerOptions checkpoints;
 };
 
 class SqliteStore final : public Store {
@@ -137,6 +140,8 @@ class SqliteStore final : public Store {
   // The number of insertAuthorization calls whose row is queued and not yet inserted.
   std::size_t queuedAuthorizationInserts();
 
+  const sqlite::Checkpointer& checkpointer() const { return checkpointer_; }
+
   // The maximum number of rows that one transaction of insertAuthorization inserts.
   static constexpr std::size_t kMaxInsertBatch = 64;
 
@@ -150,10 +155,11 @@ class SqliteStore final : public Store {
 
   SqliteStore(const std::string& path, const SqliteStoreOptions& options)
       : path_(path),
+        checkpointer_(path, options.busy_timeout, options.checkpoints),
         pool_(path, options.max_connections, options.busy_timeout, sqlite::Durability::Synced,
-              options.cache_kib),
+              options.cache_kib, &checkpointer_),
         unsynced_pool_(path, options.max_connections, options.busy_timeout,
-                       sqlite::Durability::Unsynced, options.cache_kib),
+                       sqlite::Durability::Unsynced, options.cache_kib, &checkpointer_),
         clients_(options.client_cache_ttl),
         before_insert_batch_(options.before_insert_batch) {}
 
@@ -169,6 +175,9 @@ class SqliteStore final : public Store {
   std::string path_;
   // Subscribers to approve() and deny() of this store object.
   LocalDecisions decisions_;
+  // Checkpoints the WAL for the connections of both pools, so it is declared before them and
+  // outlives them.
+  sqlite::Checkpointer checkpointer_;
   // Connections that sync every commit, and connections for the writes that need no sync.
   sqlite::ConnectionPool pool_;
   sqlite::ConnectionPool unsynced_pool_;
