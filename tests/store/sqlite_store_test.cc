@@ -808,5 +808,69 @@ TEST(SqliteCheckpointTest, ConcurrentWritersAndCheckpoints) {
             std::to_string(kThreads * kRowsPerThread));
 }
 
+// A poll reads first without the write lock. When another process writes between its read and
+// its write, the write fails, and the poll starts over with the write lock taken first.
+TEST(SqlitePollRetryTest, WriteByAnotherProcessRestartsPoll) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  std::vector<bool> attempts;
+  // Opened once the store has created the file.
+  std::unique_ptr<RawDatabase> other_process;
+  SqliteStoreOptions options;
+  options.before_poll_write = [&](bool immediate) {
+    attempts.push_back(immediate);
+    if (!immediate) {
+      other_process->execute("UPDATE authorizations SET bound_subject = 'subject-bob'");
+    }
+  };
+  auto store = openWithClient(path, options);
+  ASSERT_NE(store, nullptr);
+  other_process = std::make_unique<RawDatabase>(path);
+  const Authorization authorization = conformance::makeAuthorization("polled");
+  ASSERT_TRUE(store->insertAuthorization(authorization));
+
+  const TimePoint now = conformance::kT0 + seconds(1);
+  auto polled =
+      store->pollPending(authorization.device_code_hash, conformance::kClientId, now, PollPolicy{});
+
+  ASSERT_TRUE(polled) << polled.error().message;
+  ASSERT_TRUE(polled->has_value());
+  EXPECT_EQ((*polled)->outcome, PollOutcome::Pending);
+  EXPECT_EQ(attempts, (std::vector<bool>{false, true}));
+  EXPECT_EQ(other_process->query("SELECT last_poll_at FROM authorizations"),
+            std::to_string(toUnixMillis(now)));
+  EXPECT_EQ(other_process->query("SELECT bound_subject FROM authorizations"), "subject-bob");
+}
+
+// When the other process approved the code between the poll's read and its write, the poll
+// that starts over finds it no longer pending and records nothing.
+TEST(SqlitePollRetryTest, ApprovalByAnotherProcessEndsPoll) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  // Opened once the store has created the file.
+  std::unique_ptr<RawDatabase> other_process;
+  SqliteStoreOptions options;
+  options.before_poll_write = [&](bool immediate) {
+    if (!immediate) {
+      other_process->execute(
+          "UPDATE authorizations SET state = 'approved', subject = 'subject-alice', "
+          "decided_at = 0");
+    }
+  };
+  auto store = openWithClient(path, options);
+  ASSERT_NE(store, nullptr);
+  other_process = std::make_unique<RawDatabase>(path);
+  const Authorization authorization = conformance::makeAuthorization("approved");
+  ASSERT_TRUE(store->insertAuthorization(authorization));
+
+  auto polled = store->pollPending(authorization.device_code_hash, conformance::kClientId,
+                                   conformance::kT0 + seconds(1), PollPolicy{});
+
+  ASSERT_TRUE(polled) << polled.error().message;
+  EXPECT_FALSE(polled->has_value());
+  EXPECT_EQ(other_process->query("SELECT state FROM authorizations"), "approved");
+  EXPECT_EQ(other_process->query("SELECT last_poll_at IS NULL FROM authorizations"), "1");
+}
+
 }  // namespace
 }  // namespace devauth::testing

@@ -251,6 +251,14 @@ StoreResult<void> runControl(Connection& connection, std::string_view sql) {
 
 }  // namespace
 
+StoreResult<Transaction> Transaction::beginDeferred(Connection& connection) {
+  auto begun = runControl(connection, "BEGIN");
+  if (!begun) {
+    return unexpected(begun.error());
+  }
+  return Transaction(&connection);
+}
+
 StoreResult<Transaction> Transaction::beginImmediate(Connection& connection) {
   auto begun = runControl(connection, "BEGIN IMMEDIATE");
   if (!begun) {

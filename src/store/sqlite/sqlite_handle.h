@@ -144,6 +144,10 @@ class Connection {
 class Transaction {
  public:
   static StoreResult<Transaction> beginImmediate(Connection& connection);
+  // A plain BEGIN: a read transaction until its first write, which then needs the write lock
+  // and fails with SQLITE_BUSY (Unavailable), without waiting, if another connection holds it
+  // or has written since the read began.
+  static StoreResult<Transaction> beginDeferred(Connection& connection);
   ~Transaction();
   Transaction(Transaction&& other) noexcept;
   Transaction& operator=(Transaction&&) = delete;

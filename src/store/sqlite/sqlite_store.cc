@@ -485,17 +485,33 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHas
                                                                  const std::string& client_id,
                                                                  TimePoint now,
                                                                  const PollPolicy& policy) {
-  // The read and the write are one IMMEDIATE transaction on one connection, so no other
-  // writer, in this process or another, changes the polling state between them. The write
-  // mutex is taken first so that this process's writers queue here, not in the busy handler.
+  // The read and the write are one transaction on one connection, so no other writer, in this
+  // process or another, changes the polling state between them. The write mutex is taken
+  // first so that this process's writers queue here, not in the busy handler.
   const std::lock_guard writing(write_mutex_);
   // Unsynced: polling state only throttles polls (SqliteStore durability).
   auto lease = unsynced_pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
   }
-  Connection& connection = **lease;
-  auto transaction = Transaction::beginImmediate(connection);
+  // Most polls are slow_downs at the largest interval and write nothing, so the first attempt
+  // reads in a plain BEGIN transaction, which skips the WAL write lock and its two fcntl
+  // calls. Its write can fail only when another process has written since the read, because
+  // this process's writers hold the write mutex. The poll then starts over with the write lock
+  // taken first, and reads again what that process left.
+  auto polled =
+      pollInTransaction(**lease, /*immediate=*/false, device_code_hash, client_id, now, policy);
+  if (polled || polled.error().kind != StoreError::Kind::Unavailable) {
+    return polled;
+  }
+  return pollInTransaction(**lease, /*immediate=*/true, device_code_hash, client_id, now, policy);
+}
+
+StoreResult<std::optional<PendingPoll>> SqliteStore::pollInTransaction(
+    Connection& connection, bool immediate, const SecretHash& device_code_hash,
+    const std::string& client_id, TimePoint now, const PollPolicy& policy) {
+  auto transaction =
+      immediate ? Transaction::beginImmediate(connection) : Transaction::beginDeferred(connection);
   if (!transaction) {
     return unexpected(transaction.error());
   }
@@ -537,6 +553,9 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHas
   // A slow_down at the largest interval changes nothing, so it writes nothing.
   if (decision.new_last_poll_at != polled.last_poll_at ||
       decision.new_interval != polled.interval) {
+    if (before_poll_write_) {
+      before_poll_write_(immediate);
+    }
     auto updated = runChange(
         connection,
         "UPDATE authorizations SET last_poll_at = ?, interval_seconds = ? WHERE rowid = ?",

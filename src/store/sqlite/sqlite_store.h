@@ -47,6 +47,9 @@ struct SqliteStoreOptions {
   // Test seam: called by the thread that commits a batch of new authorizations, holding the
   // write mutex, just before it takes the queued rows. Empty outside tests.
   std::function<void()> before_insert_batch;
+  // Test seam: called by pollPending between its read and its write, with whether the
+  // transaction holds the write lock already. Empty outside tests.
+  std::function<void(bool immediate)> before_poll_write;
   // When the WAL is checkpointed (sqlite_checkpointer.h).
   sqlite::CheckpointerOptions checkpoints;
 };
@@ -161,7 +164,14 @@ class SqliteStore final : public Store {
         unsynced_pool_(path, options.max_connections, options.busy_timeout,
                        sqlite::Durability::Unsynced, options.cache_kib, &checkpointer_),
         clients_(options.client_cache_ttl),
-        before_insert_batch_(options.before_insert_batch) {}
+        before_insert_batch_(options.before_insert_batch),
+        before_poll_write_(options.before_poll_write) {}
+
+  // One attempt of pollPending on `connection`, holding write_mutex_, in a BEGIN IMMEDIATE
+  // transaction when `immediate`, else in a plain BEGIN one.
+  StoreResult<std::optional<PendingPoll>> pollInTransaction(
+      sqlite::Connection& connection, bool immediate, const SecretHash& device_code_hash,
+      const std::string& client_id, TimePoint now, const PollPolicy& policy);
 
   // Inserts `batch`, holding write_mutex_, and stores each row's result in it.
   void insertBatch(const std::vector<QueuedInsert*>& batch);
@@ -197,6 +207,7 @@ class SqliteStore final : public Store {
   // Guarded by insert_queue_mutex_.
   bool insert_leader_active_ = false;
   std::function<void()> before_insert_batch_;
+  std::function<void(bool immediate)> before_poll_write_;
 };
 
 }  // namespace devauth
