@@ -494,11 +494,11 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHas
   if (!lease) {
     return unexpected(lease.error());
   }
-  // Most polls are slow_downs at the largest interval and write nothing, so the first attempt
-  // reads in a plain BEGIN transaction, which skips the WAL write lock and its two fcntl
-  // calls. Its write can fail only when another process has written since the read, because
-  // this process's writers hold the write mutex. The poll then starts over with the write lock
-  // taken first, and reads again what that process left.
+  // A slow_down at the largest interval writes nothing, so the first attempt reads in a plain
+  // BEGIN transaction, which skips the WAL write lock and its two fcntl calls. This process's
+  // writers hold the write mutex, so the attempt's write fails only when another process has
+  // written since the read. The poll then starts over with the write lock taken first, and
+  // reads again what that process left.
   auto polled =
       pollInTransaction(**lease, /*immediate=*/false, device_code_hash, client_id, now, policy);
   if (polled || polled.error().kind != StoreError::Kind::Unavailable) {
