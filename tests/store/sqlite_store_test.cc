@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <latch>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -726,6 +727,63 @@ bool eventually(Condition condition) {
     std::this_thread::sleep_for(milliseconds(5));
   }
   return true;
+}
+
+// A leader that raises an exception (out of memory, say) before it takes the queued rows
+// passes them on: its own call rethrows, and another caller leads and inserts the other rows.
+TEST(SqliteStoreGroupCommitTest, LeaderExceptionPassesQueueOn) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  std::latch leading(1);
+  std::latch released(1);
+  std::atomic<int> batches{0};
+  SqliteStoreOptions options;
+  options.before_insert_batch = [&] {
+    if (batches.fetch_add(1) == 0) {
+      leading.count_down();
+      released.wait();
+      throw std::runtime_error("injected");
+    }
+  };
+  auto store = openWithClient(path, options);
+  ASSERT_NE(store, nullptr);
+
+  bool leader_threw = false;
+  std::thread leader([&] {
+    try {
+      (void)store->insertAuthorization(conformance::makeAuthorization("leader"));
+    } catch (const std::runtime_error&) {
+      leader_threw = true;
+    }
+  });
+  leading.wait();
+  constexpr std::size_t kFollowers = 3;
+  std::vector<StoreResult<void>> results(kFollowers);
+  std::vector<std::thread> followers;
+  for (std::size_t i = 0; i < kFollowers; ++i) {
+    followers.emplace_back([&, i] {
+      results[i] =
+          store->insertAuthorization(conformance::makeAuthorization(fmt::format("follower-{}", i)));
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store->queuedAuthorizationInserts() < kFollowers + 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  released.count_down();
+  leader.join();
+  for (auto& follower : followers) {
+    follower.join();
+  }
+
+  EXPECT_TRUE(leader_threw);
+  for (std::size_t i = 0; i < kFollowers; ++i) {
+    EXPECT_TRUE(results[i]) << i << ": " << results[i].error().message;
+  }
+  EXPECT_EQ(RawDatabase(path).query("SELECT id FROM authorizations ORDER BY id"),
+            "follower-0|follower-1|follower-2");
+  EXPECT_EQ(store->queuedAuthorizationInserts(), 0U);
 }
 
 // Once the WAL reaches start_pages, the checkpoint thread copies it into the database file,
