@@ -49,6 +49,9 @@ using RequestParser = beast_http::request_parser<beast_http::string_body>;
 constexpr std::chrono::seconds kDrainTimeout{2};
 constexpr std::size_t kMaxDrainBytes = std::size_t{1024} * 1024;
 constexpr std::size_t kReadChunkBytes = 4096;
+// The shortest sleep of a session's deadline timer. A zero timeout would otherwise make the
+// timer wake again at once until its deadline.
+constexpr std::chrono::seconds kMinDeadlineStep{1};
 // Delay before accepting again after a failed accept (for example EMFILE), so that a
 // persistent failure does not spin a thread.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
@@ -270,8 +273,9 @@ class Session : public std::enable_shared_from_this<Session> {
         buffer_(readBufferLimit(state->options)),
         state_(std::move(state)),
         id_(id),
-        deadline_step_(std::min<SteadyClock::duration>(state_->options.read_timeout,
-                                                       state_->options.idle_timeout)) {
+        deadline_step_(std::max<SteadyClock::duration>(
+            kMinDeadlineStep, std::min<SteadyClock::duration>(state_->options.read_timeout,
+                                                              state_->options.idle_timeout))) {
     beast::error_code ignored;
     remote_address_ = stream_.socket().remote_endpoint(ignored).address().to_string();
   }
@@ -733,7 +737,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<ServerState> state_;
   const std::uint64_t id_;
   // The longest that deadline_timer_ sleeps: the shorter of the two timeouts, so that the
-  // usual deadline, set later than the timer's expiry, never needs the timer moved.
+  // usual deadline, set later than the timer's expiry, never needs the timer moved, but at
+  // least kMinDeadlineStep.
   const SteadyClock::duration deadline_step_;
   std::string remote_address_;
   Phase phase_ = Phase::Idle;

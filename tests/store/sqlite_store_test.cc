@@ -930,5 +930,55 @@ TEST(SqlitePollRetryTest, ApprovalByAnotherProcessEndsPoll) {
   EXPECT_EQ(other_process->query("SELECT last_poll_at IS NULL FROM authorizations"), "1");
 }
 
+// After a background checkpoint copied the whole WAL, the next write starts the WAL over, and
+// the thread runs again once the new WAL reaches start_pages. Each
+// commit here rewrites one page, so the new WAL has as many pages as the old one had when the
+// thread copied it.
+TEST(SqliteCheckpointTest, ThreadRunsAgainAfterWalStartsOver) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER); "
+                         "INSERT INTO t VALUES (0); PRAGMA wal_checkpoint(TRUNCATE);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  constexpr int kStart = 10;
+  sqlite::CheckpointerOptions options;
+  options.start_pages = kStart;
+  options.inline_pages = 1000000;
+  auto checkpointer = std::make_unique<sqlite::Checkpointer>(path, milliseconds(1000), options);
+  checkpointer->attach(raw);
+  int value = 0;
+  auto commit = [&] {
+    const std::string sql = fmt::format("UPDATE t SET x = {}", ++value);
+    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  };
+  const std::string wal = path + "-wal";
+
+  for (int i = 0; i < kStart; ++i) {
+    commit();
+  }
+  // One frame (4,096 bytes and a 24-byte header) per commit after the 32-byte WAL header.
+  EXPECT_EQ(fs::file_size(wal), 32U + kStart * (4096U + 24U));
+  ASSERT_TRUE(eventually([&] { return checkpointer->backgroundCheckpoints() == 1; }));
+  // The count goes up before the checkpoint runs; this leaves the thread time to finish it and
+  // record what it copied. Were it slower, the thread would run again anyway, and the test
+  // would pass without showing anything.
+  std::this_thread::sleep_for(milliseconds(200));
+
+  // The first commit starts the WAL over; after kStart commits it has kStart pages again.
+  for (int i = 0; i < kStart; ++i) {
+    commit();
+  }
+  EXPECT_EQ(fs::file_size(wal), 32U + kStart * (4096U + 24U));  // reused, not grown
+  const bool ran_again = eventually([&] { return checkpointer->backgroundCheckpoints() == 2; });
+  EXPECT_TRUE(ran_again) << "the WAL started over and reached start_pages, but the thread "
+                            "was not woken";
+  sqlite3_close_v2(raw);
+  checkpointer.reset();
+}
+
 }  // namespace
 }  // namespace devauth::testing

@@ -41,10 +41,12 @@ int Checkpointer::onCommit(void* self, sqlite3* db, const char* schema, int wal_
     return SQLITE_OK;
   }
   // The thread runs again once start_pages more pages have come since its last checkpoint, or
-  // once the WAL has started over and grown to start_pages.
+  // once the WAL has started over and grown to start_pages. A commit adds pages, so a WAL no
+  // larger than the thread's last checkpoint copied has started over since, even one that has
+  // grown back to the same size.
   const int done = checkpointer->checkpointed_pages_.load();
   const int start = checkpointer->options_.start_pages;
-  const bool due = wal_pages >= start && (wal_pages < done || wal_pages - done >= start);
+  const bool due = wal_pages >= start && (wal_pages <= done || wal_pages - done >= start);
   if (due && !checkpointer->requested_.exchange(true)) {
     // Notifying under the mutex: the thread reads requested_ and starts waiting while it holds
     // the mutex, so the wake-up cannot fall between the two.
