@@ -30,7 +30,7 @@ void Checkpointer::attach(sqlite3* db) { sqlite3_wal_hook(db, &Checkpointer::onC
 
 // Runs inside the commit, on the committing connection's thread, after the commit is durable
 // as its synchronous setting makes it. What it returns is reported by the statement that
-// committed, so it always returns SQLITE_OK and logs a failed checkpoint instead.
+// committed, so it always returns SQLITE_OK.
 int Checkpointer::onCommit(void* self, sqlite3* db, const char* schema, int wal_pages) {
   auto* checkpointer = static_cast<Checkpointer*>(self);
   if (wal_pages >= checkpointer->options_.inline_pages) {
