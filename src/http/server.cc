@@ -654,16 +654,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     phase_ = Phase::Closed;
-    clearDeadline();
     deadline_timer_.cancel();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.close();
   }
 
-  // The socket operation about to start must end within `timeout`, or the connection closes
-  // and the operation completes with an error. Several operations can share one deadline: the
-  // read of a request's header and body all end by the time readRequest set.
+  // Sets the time by which the socket operation about to start must end. When it passes, the
+  // connection closes and the operation completes with an error. All reads of one request
+  // share the deadline that readRequest sets.
   //
   // Beast's tcp_stream can do this too, but it starts and cancels a timer for each operation,
   // which cost about 3 microseconds of CPU per poll. deadline_timer_ instead wakes at most once
@@ -678,7 +677,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  // No deadline: nothing closes the connection until setDeadline is called again.
+  // Removes the deadline, so nothing closes the connection until setDeadline is called again.
   void clearDeadline() { deadline_ = SteadyClock::time_point::max(); }
 
   // Arms deadline_timer_ for deadline_, or for deadline_step_ from now if that comes first.
@@ -720,12 +719,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Response> response_;
   std::string wire_;
   std::array<char, kReadChunkBytes> drain_buffer_{};
+  std::size_t drained_bytes_ = 0;
 
   // See setDeadline. stream_ itself never times out (expires_never is its default).
   asio::steady_timer deadline_timer_{stream_.get_executor()};
   SteadyClock::time_point deadline_ = SteadyClock::time_point::max();
   bool deadline_waiting_ = false;
-  std::size_t drained_bytes_ = 0;
 
   // The held request, while phase_ is Held (http/deferred.h).
   std::shared_ptr<SessionDeferral> held_;
@@ -736,9 +735,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<ServerState> state_;
   const std::uint64_t id_;
-  // The longest that deadline_timer_ sleeps: the shorter of the two timeouts, so that the
-  // usual deadline, set later than the timer's expiry, never needs the timer moved, but at
-  // least kMinDeadlineStep.
+  // Maximum sleep of deadline_timer_: the shorter of the two timeouts, and at least
+  // kMinDeadlineStep. A deadline set after the timer's expiry then needs no new wait.
   const SteadyClock::duration deadline_step_;
   std::string remote_address_;
   Phase phase_ = Phase::Idle;

@@ -385,9 +385,9 @@ TEST_F(HttpServerTest, BusyConnectionOutlivesItsTimeouts) {
   EXPECT_GE(answered, 10);
 }
 
-// read_timeout limits the client, not the handler: a handler slower than it still answers. The
-// handler runs on the handler pool, so the connection's strand stays free meanwhile.
-TEST_F(HttpServerTest, HandlerSlowerThanReadTimeoutAnswers) {
+// read_timeout limits the client, not the handler, so a handler slower than it still responds.
+// The handler runs on the handler pool, so the connection's strand stays free meanwhile.
+TEST_F(HttpServerTest, HandlerSlowerThanReadTimeoutResponds) {
   options_.handler_threads = 1;
   router_.add(verb::get, "/slower", [](const Request& request) {
     std::this_thread::sleep_for(milliseconds(1500));

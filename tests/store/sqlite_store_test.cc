@@ -786,15 +786,21 @@ TEST(SqliteStoreGroupCommitTest, LeaderExceptionPassesQueueOn) {
   EXPECT_EQ(store->queuedAuthorizationInserts(), 0U);
 }
 
+// Store options whose checkpoint thread starts at `start_pages` and whose commits checkpoint
+// by themselves at `inline_pages`.
+SqliteStoreOptions checkpointAt(int start_pages, int inline_pages) {
+  SqliteStoreOptions options;
+  options.checkpoints.start_pages = start_pages;
+  options.checkpoints.inline_pages = inline_pages;
+  return options;
+}
+
 // Once the WAL reaches start_pages, the checkpoint thread copies it into the database file,
 // and no commit checkpoints by itself.
 TEST(SqliteCheckpointTest, ThreadCopiesWalIntoDatabaseFile) {
   TempDir directory;
   const std::string path = directory.file("store.db");
-  SqliteStoreOptions options;
-  options.checkpoints.start_pages = 20;
-  options.checkpoints.inline_pages = 1000000;
-  auto store = openWithClient(path, options);
+  auto store = openWithClient(path, checkpointAt(20, 1000000));
   ASSERT_NE(store, nullptr);
   // In WAL mode only a checkpoint writes to the database file itself. The migrations may have
   // started checkpoints already.
@@ -819,9 +825,7 @@ TEST(SqliteCheckpointTest, StuckThreadLeavesCheckpointToCommits) {
   const std::string path = directory.file("store.db");
   std::atomic<bool> release{false};
   std::atomic<int> stuck{0};
-  SqliteStoreOptions options;
-  options.checkpoints.start_pages = 20;
-  options.checkpoints.inline_pages = 200;
+  SqliteStoreOptions options = checkpointAt(20, 200);
   options.checkpoints.before_checkpoint = [&] {
     ++stuck;
     while (!release.load()) {
@@ -844,10 +848,7 @@ TEST(SqliteCheckpointTest, StuckThreadLeavesCheckpointToCommits) {
 TEST(SqliteCheckpointTest, ConcurrentWritersAndCheckpoints) {
   TempDir directory;
   const std::string path = directory.file("store.db");
-  SqliteStoreOptions options;
-  options.checkpoints.start_pages = 10;
-  options.checkpoints.inline_pages = 400;
-  auto store = openWithClient(path, options);
+  auto store = openWithClient(path, checkpointAt(10, 400));
   ASSERT_NE(store, nullptr);
 
   constexpr int kThreads = 4;
@@ -963,12 +964,12 @@ TEST(SqliteCheckpointTest, ThreadRunsAgainAfterWalStartsOver) {
   // One frame (4,096 bytes and a 24-byte header) per commit after the 32-byte WAL header.
   EXPECT_EQ(fs::file_size(wal), 32U + kStart * (4096U + 24U));
   ASSERT_TRUE(eventually([&] { return checkpointer->backgroundCheckpoints() == 1; }));
-  // The count goes up before the checkpoint runs; this leaves the thread time to finish it and
-  // record what it copied. Were it slower, the thread would run again anyway, and the test
+  // The count goes up before the checkpoint runs. The sleep leaves the thread time to finish it
+  // and record what it copied. Were it slower, the thread would run again anyway, and the test
   // would pass without showing anything.
   std::this_thread::sleep_for(milliseconds(200));
 
-  // The first commit starts the WAL over; after kStart commits it has kStart pages again.
+  // The first commit starts the WAL over, and after kStart commits it has kStart pages again.
   for (int i = 0; i < kStart; ++i) {
     commit();
   }

@@ -35,8 +35,8 @@ int Checkpointer::onCommit(void* self, sqlite3* db, const char* schema, int wal_
   auto* checkpointer = static_cast<Checkpointer*>(self);
   if (wal_pages >= checkpointer->options_.inline_pages) {
     checkpointer->inline_runs_.fetch_add(1);
-    // A failure is not logged here, where it would repeat at every commit: the thread fails
-    // the same way and logs it.
+    // A failure is not logged here, because it would repeat at every commit. The thread fails
+    // the same way and logs it once a second.
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
@@ -44,9 +44,10 @@ int Checkpointer::onCommit(void* self, sqlite3* db, const char* schema, int wal_
   // once the WAL has started over and grown to start_pages. A commit adds pages, so a WAL no
   // larger than the thread's last checkpoint copied has started over since, even one that has
   // grown back to the same size.
-  const int done = checkpointer->checkpointed_pages_.load();
+  const int checkpointed = checkpointer->checkpointed_pages_.load();
   const int start = checkpointer->options_.start_pages;
-  const bool due = wal_pages >= start && (wal_pages <= done || wal_pages - done >= start);
+  const bool due =
+      wal_pages >= start && (wal_pages <= checkpointed || wal_pages - checkpointed >= start);
   if (due && !checkpointer->requested_.exchange(true)) {
     // Notifying under the mutex: the thread reads requested_ and starts waiting while it holds
     // the mutex, so the wake-up cannot fall between the two.
@@ -63,13 +64,13 @@ void Checkpointer::run() {
     if (stopping_) {
       break;
     }
-    // Cleared before the checkpoint, so that a commit during it asks for the next one.
+    // Cleared before the checkpoint, so that a commit during it requests the next one.
     requested_.store(false);
     lock.unlock();
     const bool checkpointed = checkpoint();
     lock.lock();
     if (!checkpointed) {
-      // A full disk, say, fails every checkpoint; one try and one log line a second is enough.
+      // A full disk, for example, fails every checkpoint, so the thread tries once a second.
       // NOTE: no test makes a checkpoint fail.
       wake_.wait_for(lock, kRetryDelay, [this] { return stopping_; });
     }
@@ -86,13 +87,15 @@ bool Checkpointer::checkpoint() {
   if (!connection_) {
     auto opened = Connection::open(path_, busy_timeout_, Durability::Synced);
     if (!opened) {
-      spdlog::warn("event=sqlite_checkpoint_failed error=\"{}\"", opened.error().message);
+      spdlog::warn("event=sqlite_checkpoint_failed path=\"{}\" error=\"{}\"", path_,
+                   opened.error().message);
       return false;
     }
     connection_ = std::move(opened).value();
   }
-  // PASSIVE copies what no reader still needs and never waits for a lock, so the writers go
-  // on meanwhile. SQLITE_BUSY usually means that another connection is checkpointing.
+  // PASSIVE copies the pages that no reader still needs and does not call the busy handler,
+  // so the writers go on meanwhile. SQLITE_BUSY usually means that another connection is
+  // checkpointing.
   int wal_pages = 0;
   int checkpointed = 0;
   const int result = sqlite3_wal_checkpoint_v2(
@@ -104,7 +107,7 @@ bool Checkpointer::checkpoint() {
   if (result == SQLITE_BUSY) {
     return true;
   }
-  spdlog::warn("event=sqlite_checkpoint_failed error=\"{}\"",
+  spdlog::warn("event=sqlite_checkpoint_failed path=\"{}\" error=\"{}\"", path_,
                sqlite3_errmsg(connection_->handle()));
   return false;
 }

@@ -144,9 +144,9 @@ class Connection {
 class Transaction {
  public:
   static StoreResult<Transaction> beginImmediate(Connection& connection);
-  // A plain BEGIN: a read transaction until its first write, which then needs the write lock
-  // and fails with SQLITE_BUSY (Unavailable), without waiting, if another connection holds it
-  // or has written since the read began.
+  // Begins a plain (deferred) transaction. It reads until its first write, which then takes
+  // the write lock and fails at once with SQLITE_BUSY (Unavailable) if another connection
+  // holds that lock or has written since the read began.
   static StoreResult<Transaction> beginDeferred(Connection& connection);
   ~Transaction();
   Transaction(Transaction&& other) noexcept;

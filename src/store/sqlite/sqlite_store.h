@@ -50,7 +50,7 @@ struct SqliteStoreOptions {
   // Test seam: called by pollPending between its read and its write, with whether the
   // transaction holds the write lock already. Empty outside tests.
   std::function<void(bool immediate)> before_poll_write;
-  // When the WAL is checkpointed (sqlite_checkpointer.h).
+  // Thresholds and test seam of the WAL checkpoints (sqlite_checkpointer.h).
   sqlite::CheckpointerOptions checkpoints;
 };
 
@@ -167,8 +167,8 @@ class SqliteStore final : public Store {
         before_insert_batch_(options.before_insert_batch),
         before_poll_write_(options.before_poll_write) {}
 
-  // One attempt of pollPending on `connection`, holding write_mutex_, in a BEGIN IMMEDIATE
-  // transaction when `immediate`, else in a plain BEGIN one.
+  // Runs one attempt of pollPending on `connection`, holding write_mutex_, in a BEGIN
+  // IMMEDIATE transaction when `immediate`, else in a plain BEGIN one.
   StoreResult<std::optional<PendingPoll>> pollInTransaction(
       sqlite::Connection& connection, bool immediate, const SecretHash& device_code_hash,
       const std::string& client_id, TimePoint now, const PollPolicy& policy);
