@@ -87,7 +87,8 @@ struct Flow {
   Decision in_flight = Decision::None;
   // Access tokens received for this device code; more than one is a double issuance.
   std::vector<std::string> tokens;
-  // A poll got no response, so the code may have been redeemed without the token reaching us.
+  // A poll got no response, and no later response showed the code unredeemed, so the code may
+  // have been redeemed without the token reaching us.
   bool poll_unanswered = false;
 };
 
@@ -258,6 +259,7 @@ class CrashRecoveryTest : public ::testing::Test {
       EXPECT_TRUE(flow.acknowledged == Decision::Deny || flow.in_flight == Decision::Deny);
       flow.acknowledged = Decision::Deny;
       flow.in_flight = Decision::None;
+      flow.poll_unanswered = false;
     } else if (error == "invalid_grant") {
       // Redeemed: allowed only when a token was delivered or a poll went unanswered.
       EXPECT_TRUE(!flow.tokens.empty() || flow.poll_unanswered)
@@ -266,6 +268,7 @@ class CrashRecoveryTest : public ::testing::Test {
     } else if (error == "authorization_pending" || error == "slow_down") {
       EXPECT_EQ(flow.acknowledged, Decision::None) << "acknowledged decision lost: " << error;
       flow.in_flight = Decision::None;
+      flow.poll_unanswered = false;
     } else {
       ADD_FAILURE() << "unexpected poll answer " << result.status << " " << result.body;
     }
@@ -296,9 +299,12 @@ class CrashRecoveryTest : public ::testing::Test {
           flow->acknowledged = decision;
           flow->in_flight = Decision::None;
         } else {
+          // A poll whose answer is lost may have redeemed the code, and that stays possible
+          // until an answer shows the code unredeemed (recordPoll).
+          const bool earlier_unanswered = flow->poll_unanswered;
           flow->poll_unanswered = true;
           const HttpResult result = poll(*flow);
-          flow->poll_unanswered = false;
+          flow->poll_unanswered = earlier_unanswered;
           ASSERT_NO_FATAL_FAILURE(recordPoll(*flow, result));
         }
       } catch (const boost::system::system_error&) {
