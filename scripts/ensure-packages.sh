@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
   libssl-dev libsodium-dev libsqlite3-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
-  libcli11-dev libqrencode-dev libgtest-dev libgmock-dev sqlite3
+  libcli11-dev libqrencode-dev libjemalloc-dev libgtest-dev libgmock-dev sqlite3
   libpq-dev postgresql
 )
 # Extra packages named on the command line, for targets that need more (make lint, make fuzz).
