@@ -931,6 +931,20 @@ TEST(SqlitePollRetryTest, ApprovalByAnotherProcessEndsPoll) {
   EXPECT_EQ(other_process->query("SELECT last_poll_at IS NULL FROM authorizations"), "1");
 }
 
+// A database in WAL mode at `path` holding one row, opened with sqlite3_open. Each "UPDATE t"
+// then adds one page to the WAL.
+sqlite3* openWalTable(const std::string& path) {
+  sqlite3* raw = nullptr;
+  if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK ||
+      sqlite3_exec(raw,
+                   "PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER); "
+                   "INSERT INTO t VALUES (0); PRAGMA wal_checkpoint(TRUNCATE);",
+                   nullptr, nullptr, nullptr) != SQLITE_OK) {
+    throw std::runtime_error("cannot set up " + path);
+  }
+  return raw;
+}
+
 // After a background checkpoint copied the whole WAL, the next write starts the WAL over, and
 // the thread runs again once the new WAL reaches start_pages. Each
 // commit here rewrites one page, so the new WAL has as many pages as the old one had when the
@@ -938,13 +952,7 @@ TEST(SqlitePollRetryTest, ApprovalByAnotherProcessEndsPoll) {
 TEST(SqliteCheckpointTest, ThreadRunsAgainAfterWalStartsOver) {
   TempDir directory;
   const std::string path = directory.file("store.db");
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw,
-                         "PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER); "
-                         "INSERT INTO t VALUES (0); PRAGMA wal_checkpoint(TRUNCATE);",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  sqlite3* raw = openWalTable(path);
   constexpr int kStart = 10;
   sqlite::CheckpointerOptions options;
   options.start_pages = kStart;
@@ -979,6 +987,79 @@ TEST(SqliteCheckpointTest, ThreadRunsAgainAfterWalStartsOver) {
                             "was not woken";
   sqlite3_close_v2(raw);
   checkpointer.reset();
+}
+
+// The thread's connection cannot be opened, so every background checkpoint fails. The commits
+// still succeed, the thread waits retry_delay before it tries again, the committing connection
+// checkpoints at inline_pages so the WAL stops growing, and stopping does not wait for the
+// delay to pass.
+TEST(SqliteCheckpointTest, FailingThreadWaitsBeforeRetry) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  sqlite3* raw = openWalTable(path);
+  constexpr int kStart = 5;
+  constexpr int kInline = 20;
+  sqlite::CheckpointerOptions options;
+  options.start_pages = kStart;
+  options.inline_pages = kInline;
+  options.retry_delay = std::chrono::hours(1);
+  auto checkpointer = std::make_unique<sqlite::Checkpointer>(
+      directory.file("missing-directory/store.db"), milliseconds(1000), options);
+  checkpointer->attach(raw);
+  int value = 0;
+  auto commit = [&] {
+    const std::string sql = fmt::format("UPDATE t SET x = {}", ++value);
+    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  };
+
+  for (int i = 0; i < kStart; ++i) {
+    commit();
+  }
+  ASSERT_TRUE(eventually([&] { return checkpointer->backgroundCheckpoints() == 1; }));
+
+  // Each of these commits would wake the thread, were it not waiting after the failure.
+  for (int i = 0; i < 3 * kInline; ++i) {
+    commit();
+  }
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(checkpointer->backgroundCheckpoints(), 1U);
+  EXPECT_GE(checkpointer->inlineCheckpoints(), 1U);
+  // The WAL started over after the commit's own checkpoint, so it never held more than kInline
+  // frames, although 3 * kInline + kStart commits have written one each.
+  EXPECT_LE(fs::file_size(path + "-wal"), 32U + kInline * (4096U + 24U));
+
+  const auto stop_started = std::chrono::steady_clock::now();
+  checkpointer.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, std::chrono::seconds(30));
+  sqlite3_close_v2(raw);
+}
+
+// After retry_delay, a commit wakes the failing thread again.
+TEST(SqliteCheckpointTest, FailingThreadRetriesAfterDelay) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  sqlite3* raw = openWalTable(path);
+  sqlite::CheckpointerOptions options;
+  options.start_pages = 5;
+  options.inline_pages = 1000000;
+  options.retry_delay = milliseconds(10);
+  auto checkpointer = std::make_unique<sqlite::Checkpointer>(
+      directory.file("missing-directory/store.db"), milliseconds(1000), options);
+  checkpointer->attach(raw);
+  int value = 0;
+  // Commits one page at a time until the thread has tried `attempts` times.
+  auto commitUntil = [&](std::uint64_t attempts) {
+    return eventually([&] {
+      const std::string sql = fmt::format("UPDATE t SET x = {}", ++value);
+      return sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK &&
+             checkpointer->backgroundCheckpoints() >= attempts;
+    });
+  };
+
+  EXPECT_TRUE(commitUntil(1));
+  EXPECT_TRUE(commitUntil(3)) << "the thread stopped trying after a failed checkpoint";
+  checkpointer.reset();
+  sqlite3_close_v2(raw);
 }
 
 }  // namespace

@@ -5,11 +5,6 @@
 #include <utility>
 
 namespace devauth::sqlite {
-namespace {
-
-constexpr std::chrono::seconds kRetryDelay{1};
-
-}  // namespace
 
 Checkpointer::Checkpointer(std::string path, std::chrono::milliseconds busy_timeout,
                            CheckpointerOptions options)
@@ -36,7 +31,7 @@ int Checkpointer::onCommit(void* self, sqlite3* db, const char* schema, int wal_
   if (wal_pages >= checkpointer->options_.inline_pages) {
     checkpointer->inline_runs_.fetch_add(1);
     // A failure is not logged here, because it would repeat at every commit. The thread fails
-    // the same way and logs it once a second.
+    // the same way and logs it at most once per retry_delay.
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
@@ -70,9 +65,7 @@ void Checkpointer::run() {
     const bool checkpointed = checkpoint();
     lock.lock();
     if (!checkpointed) {
-      // A full disk, for example, fails every checkpoint, so the thread tries once a second.
-      // NOTE: no test makes a checkpoint fail.
-      wake_.wait_for(lock, kRetryDelay, [this] { return stopping_; });
+      wake_.wait_for(lock, options_.retry_delay, [this] { return stopping_; });
     }
   }
   lock.unlock();

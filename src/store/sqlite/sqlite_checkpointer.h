@@ -37,6 +37,9 @@ struct CheckpointerOptions {
   // with 10,000, begins and polls ran at about the same rate in the benchmarks, and begin's
   // p99 was a little lower with 4,000.
   int inline_pages = 4000;
+  // After a failed checkpoint, the thread starts no other one for this long. A full disk, for
+  // example, fails every checkpoint, and each failure is logged.
+  std::chrono::milliseconds retry_delay{1000};
   // Test seam: called by the checkpoint thread before each checkpoint. Empty outside tests.
   std::function<void()> before_checkpoint;
 };
