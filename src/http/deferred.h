@@ -59,24 +59,6 @@ class Deferral {
   // Sets a function that the server calls with a held request's response just before it is
   // written, for metrics. Not called for responses that were not held.
   virtual void onHeldResponseSent(std::function<void(const Response&)> observer) = 0;
-
-  // Whether this call of the handler is the server's attempt to respond on the I/O thread that
-  // read the request (Router::add with an InlineCheck). In such a call the handler must not
-  // wait for a lock, a disk sync or the network. Where it would, it calls retryOnPool() and
-  // returns.
-  virtual bool inlineAttempt() const = 0;
-
-  // Discards the Response that the current handler call returns and calls the handler again,
-  // with the same request, on the handler pool. Call only in an inline attempt, before
-  // changing anything, and not together with hold().
-  virtual void retryOnPool() = 0;
-
-  // Whether retryOnPool() was called in the current inline attempt.
-  virtual bool retryRequested() const = 0;
 };
-
-// Whether `request` is handled in an inline attempt (Deferral::inlineAttempt). False for a
-// handler called without a server.
-bool isInlineAttempt(const Request& request);
 
 }  // namespace devauth::http

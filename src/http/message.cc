@@ -1,7 +1,5 @@
 #include "http/message.h"
 
-#include "http/deferred.h"
-
 namespace devauth::http {
 
 std::string_view Request::path() const {
@@ -13,10 +11,6 @@ std::string_view Request::query() const {
   const std::string_view target = message.target();
   const auto mark = target.find('?');
   return mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1);
-}
-
-bool isInlineAttempt(const Request& request) {
-  return request.deferral != nullptr && request.deferral->inlineAttempt();
 }
 
 }  // namespace devauth::http

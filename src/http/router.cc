@@ -10,10 +10,24 @@
 namespace devauth::http {
 namespace {
 
+using Routes = std::vector<std::pair<beast_http::verb, Handler>>;
+
 // Paths of the OAuth endpoints, whose errors are RFC 6749 §5.2 JSON rather than text.
 bool isOAuthPath(std::string_view path) { return path.starts_with("/oauth/"); }
 
-Response methodNotAllowed(const Request& request, const std::string& allow) {
+std::string allowedMethods(const Routes& routes) {
+  std::string allow;
+  for (const auto& [method, handler] : routes) {
+    if (!allow.empty()) {
+      allow += ", ";
+    }
+    allow += beast_http::to_string(method);
+  }
+  return allow;
+}
+
+Response methodNotAllowed(const Request& request, const Routes& routes) {
+  const std::string allow = allowedMethods(routes);
   Response response =
       isOAuthPath(request.path())
           ? oauthErrorResponse(request, makeError(OAuthErrorCode::InvalidRequest,
@@ -33,50 +47,27 @@ Response internalError(const Request& request) {
 
 }  // namespace
 
-void Router::add(beast_http::verb method, std::string path, Handler handler,
-                 InlineCheck inline_check) {
-  routes_[std::move(path)].push_back(Route{method, std::move(handler), std::move(inline_check)});
-}
-
-const Router::Route* Router::find(const Request& request) const {
-  const auto path = routes_.find(request.path());
-  if (path == routes_.end()) {
-    return nullptr;
-  }
-  const Routes& routes = path->second;
-  const auto match = std::find_if(routes.begin(), routes.end(), [&](const Route& route) {
-    return route.method == request.message.method();
-  });
-  return match == routes.end() ? nullptr : &*match;
-}
-
-bool Router::attemptsInline(const Request& request) const {
-  const Route* route = find(request);
-  // Without a route the response is a fixed 404 or 405, which takes no lock.
-  return route == nullptr || (route->inline_check && route->inline_check());
+void Router::add(beast_http::verb method, std::string path, Handler handler) {
+  routes_[std::move(path)].emplace_back(method, std::move(handler));
 }
 
 Response Router::dispatch(const Request& request) const {
-  const Route* match = find(request);
-  if (match == nullptr) {
-    const auto path = routes_.find(request.path());
-    if (path == routes_.end()) {
-      return textResponse(request, 404, "Not Found\n");
-    }
-    std::string allow;
-    for (const Route& route : path->second) {
-      if (!allow.empty()) {
-        allow += ", ";
-      }
-      allow += beast_http::to_string(route.method);
-    }
-    return methodNotAllowed(request, allow);
+  const auto route = routes_.find(request.path());
+  if (route == routes_.end()) {
+    return textResponse(request, 404, "Not Found\n");
+  }
+  const auto& routes = route->second;
+  const auto match = std::find_if(routes.begin(), routes.end(), [&](const auto& entry) {
+    return entry.first == request.message.method();
+  });
+  if (match == routes.end()) {
+    return methodNotAllowed(request, routes);
   }
 
   // No exception crosses the handler boundary. The detail goes to the log, and the client gets
   // a generic 500 (RFC 6749 §5.2 server_error on the OAuth endpoints).
   try {
-    return match->handler(request);
+    return match->second(request);
   } catch (const std::exception& error) {
     spdlog::error("event=handler_failed request_id={} endpoint={} error=\"{}\"", request.request_id,
                   request.path(), error.what());

@@ -160,15 +160,6 @@ class SessionDeferral final : public Deferral,
 
   void complete(Response response) override;
 
-  bool inlineAttempt() const override { return inline_attempt_; }
-
-  void retryOnPool() override { retry_on_pool_ = true; }
-
-  // Marks the handler calls that follow as an inline attempt, or not.
-  void setInlineAttempt(bool inline_attempt) { inline_attempt_ = inline_attempt; }
-
-  bool retryRequested() const override { return retry_on_pool_; }
-
   void post(std::function<void()> job) override {
     if (handler_pool_ != nullptr) {
       asio::post(*handler_pool_, std::move(job));
@@ -237,9 +228,6 @@ class SessionDeferral final : public Deferral,
   HoldCallbacks callbacks_;
   std::function<void(const Response&)> sent_observer_;
   bool ended_ = false;
-  // Set and read by the thread that runs the handler, before it hands the request on.
-  bool inline_attempt_ = false;
-  bool retry_on_pool_ = false;
 };
 
 // State shared by the listener and every session. Sessions keep it alive through a shared_ptr,
@@ -443,16 +431,6 @@ class Session : public std::enable_shared_from_this<Session> {
     if (state_->handler_pool == nullptr) {
       finishOrHold(request, state_->router.dispatch(*request), started);
       return;
-    }
-    if (state_->router.attemptsInline(*request)) {
-      auto* deferral = static_cast<SessionDeferral*>(request->deferral.get());
-      deferral->setInlineAttempt(true);
-      Response response = state_->router.dispatch(*request);
-      deferral->setInlineAttempt(false);
-      if (!deferral->retryRequested() || deferral->held()) {
-        finishOrHold(request, std::move(response), started);
-        return;
-      }
     }
 
     // The job holds the session, so the session outlives it; Server::stop() joins the pool

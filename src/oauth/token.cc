@@ -19,18 +19,12 @@
 //  8. an accepted authorization_pending poll with Prefer: wait=N (RFC 7240 §4.3) is held up to
 //     min(N, max_poll_wait) seconds and answered when the authorization is decided or expires,
 //     or with authorization_pending when the wait ends (oauth/held_polls.h).
-//
-// With a store that can poll without waiting (Store::pollsWithoutWaiting), the server first
-// calls this handler on the I/O thread that read the request. There answerPollInline handles
-// a public client's poll of a pending code, and every other request is handled again, from
-// the start, on the handler pool.
 
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
 
 #include "core/scope.h"
-#include "http/deferred.h"
 #include "http/prefer.h"
 #include "http/response.h"
 #include "metrics/metrics.h"
@@ -404,52 +398,9 @@ http::Response answerPoll(Services& services, const http::Request& request,
   return errorCodeResponse(request, *errorForOutcome(poll.outcome));
 }
 
-// Responds, in an inline attempt on the I/O thread (http::Deferral::inlineAttempt), a public
-// client's poll of a pending code when Store::tryPollPending can decide and record it without
-// waiting. Returns nullopt, having changed nothing, for every other request, which then runs
-// on the handler pool from the start. The response is the one answerPoll gives: a request that
-// passes these checks passes checks 1 to 5, and a poll without Prefer is not held.
-std::optional<http::Response> answerPollInline(Services& services, const http::Request& request) {
-  // Presented secrets are checked against failure counters, and Prefer: wait may hold a poll.
-  const http::RawRequest& message = request.message;
-  if (message.count(http::beast_http::field::authorization) > 0 || message.count("Prefer") > 0) {
-    return std::nullopt;
-  }
-  auto form = checkOAuthRequest(request);
-  if (!form || form->get("grant_type") != kDeviceCodeGrantType || form->has("client_secret")) {
-    return std::nullopt;
-  }
-  const auto device_code = form->get("device_code");
-  const auto client_id = form->get("client_id");
-  if (!device_code || !client_id || device_code->size() > kMaxDeviceCodeLength) {
-    return std::nullopt;
-  }
-  auto client = services.store.findClient(*client_id);
-  if (!client || !client->has_value() || (*client)->type != ClientType::Public ||
-      !(*client)->device_grant) {
-    return std::nullopt;
-  }
-  auto polled = services.store.tryPollPending(hashSecret(*device_code), (*client)->id,
-                                              services.clock.now(), services.config.poll_policy);
-  if (!polled || !*polled || !(*polled)->has_value()) {
-    return std::nullopt;
-  }
-  const PendingPoll& poll = ***polled;
-  countPoll(poll.outcome, AuthorizationState::Pending);
-  return errorCodeResponse(request, *errorForOutcome(poll.outcome));
-}
-
 }  // namespace
 
 http::Response handleToken(Services& services, const http::Request& request) {
-  if (http::isInlineAttempt(request)) {
-    if (auto answered = answerPollInline(services, request)) {
-      return std::move(*answered);
-    }
-    request.deferral->retryOnPool();
-    return http::Response{};
-  }
-
   auto form = checkOAuthRequest(request);
   if (!form) {
     return errorResponse(request, EndpointError{form.error()});

@@ -19,29 +19,21 @@ using SteadyClock = std::chrono::steady_clock;
 // Adds `handler` on `method path`, running it with the current Services and counting its
 // status and latency in the route's metrics slot.
 void addRoute(http::Router& router, CurrentServices& current, verb method, const std::string& path,
-              http::Response (*handler)(Services&, const http::Request&),
-              http::InlineCheck inline_check = {}) {
+              http::Response (*handler)(Services&, const http::Request&)) {
   const std::size_t slot = metrics::registerEndpoint(http::beast_http::to_string(method), path);
-  router.add(
-      method, path,
-      [&current, handler, slot](const http::Request& request) {
-        const auto started = SteadyClock::now();
-        http::Response response = handler(*current.load(std::memory_order_acquire), request);
-        if (http::isInlineAttempt(request) && request.deferral->retryRequested()) {
-          // The server discards this response and calls the handler again, which counts then.
-          return response;
-        }
-        if (request.deferral && request.deferral->held()) {
-          // The server sends the held response only after this returns (http/deferred.h).
-          request.deferral->onHeldResponseSent([slot, started](const http::Response& sent) {
-            metrics::recordRequest(slot, sent.result_int(), SteadyClock::now() - started);
-          });
-          return response;
-        }
-        metrics::recordRequest(slot, response.result_int(), SteadyClock::now() - started);
-        return response;
-      },
-      std::move(inline_check));
+  router.add(method, path, [&current, handler, slot](const http::Request& request) {
+    const auto started = SteadyClock::now();
+    http::Response response = handler(*current.load(std::memory_order_acquire), request);
+    if (request.deferral && request.deferral->held()) {
+      // The server sends the held response only after this returns (http/deferred.h).
+      request.deferral->onHeldResponseSent([slot, started](const http::Response& sent) {
+        metrics::recordRequest(slot, sent.result_int(), SteadyClock::now() - started);
+      });
+      return response;
+    }
+    metrics::recordRequest(slot, response.result_int(), SteadyClock::now() - started);
+    return response;
+  });
 }
 
 http::Response handleHealth(Services&, const http::Request& request) {
@@ -77,11 +69,7 @@ void registerRoutes(http::Router& router, CurrentServices& current, bool metrics
   const Services& services = *current.load();
 
   add(verb::post, "/oauth/device/begin", oauth::handleDeviceAuthorization);
-  // Polls are the most frequent request. With a store that can poll without waiting, the
-  // token endpoint first tries to respond on the I/O thread (oauth::handleToken).
-  addRoute(router, current, verb::post, "/oauth/device/token", oauth::handleToken, [&current] {
-    return current.load(std::memory_order_acquire)->store.pollsWithoutWaiting();
-  });
+  add(verb::post, "/oauth/device/token", oauth::handleToken);
   add(verb::post, "/oauth/device/approve", oauth::handleApprove);
   add(verb::post, "/oauth/device/deny", oauth::handleDeny);
   add(verb::post, "/oauth/device/bind", oauth::handleBind);

@@ -125,19 +125,6 @@ class Store {
                                                               TimePoint now,
                                                               const PollPolicy& policy) = 0;
 
-  // Like pollPending, for a caller that must not wait, such as an HTTP I/O thread. Where
-  // pollPending would wait for a lock that another thread or process holds, returns nullopt
-  // having read and changed nothing, and the caller calls pollPending elsewhere. A store that
-  // cannot poll without waiting (pollsWithoutWaiting() is false) always returns nullopt.
-  virtual std::optional<StoreResult<std::optional<PendingPoll>>> tryPollPending(
-      const SecretHash& /*device_code_hash*/, const std::string& /*client_id*/, TimePoint /*now*/,
-      const PollPolicy& /*policy*/) {
-    return std::nullopt;
-  }
-  // Whether tryPollPending can return anything but nullopt. False for a store reached over the
-  // network, where every call waits for a round trip.
-  virtual bool pollsWithoutWaiting() const { return false; }
-
   // Sets the bound subject of `id` to `subject`, if at `now` it is pending, unexpired, and
   // unbound or already bound to `subject`. Returns false, changing nothing, when it is bound to
   // another subject or no longer open for a decision.

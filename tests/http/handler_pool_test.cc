@@ -16,9 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <vector>
 
-#include "http/deferred.h"
 #include "http/response.h"
 #include "http/server.h"
 
@@ -87,42 +85,8 @@ class HandlerPoolTest : public ::testing::Test {
       std::this_thread::sleep_for(kSlowHandlerTime);
       return textResponse(request, 200, "slow\n");
     });
-    // Responds in an inline attempt, unless the request asks for a retry on the pool.
-    router_.add(
-        verb::get, "/inline",
-        [this](const Request& request) {
-          recordCall(request);
-          if (isInlineAttempt(request) && request.message.count("X-Retry") > 0) {
-            request.deferral->retryOnPool();
-            return textResponse(request, 200, "discarded\n");
-          }
-          return textResponse(request, 200, isInlineAttempt(request) ? "inline\n" : "pool\n");
-        },
-        [] { return true; });
-    router_.add(
-        verb::get, "/declined",
-        [this](const Request& request) {
-          recordCall(request);
-          return textResponse(request, 200, isInlineAttempt(request) ? "inline\n" : "pool\n");
-        },
-        [] { return false; });
     server_ = std::make_unique<Server>(options_, router_);
     server_->start();
-  }
-
-  struct Call {
-    bool inline_attempt;
-    std::thread::id thread;
-  };
-
-  void recordCall(const Request& request) {
-    const std::lock_guard lock(calls_mutex_);
-    calls_.push_back(Call{isInlineAttempt(request), std::this_thread::get_id()});
-  }
-
-  std::vector<Call> calls() {
-    const std::lock_guard lock(calls_mutex_);
-    return calls_;
   }
 
   ~HandlerPoolTest() override { server_->stop(); }
@@ -139,8 +103,6 @@ class HandlerPoolTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
 
  private:
-  std::mutex calls_mutex_;
-  std::vector<Call> calls_;  // guarded by calls_mutex_
   std::promise<void> slow_started_;
   std::future<void> slow_started_future_ = slow_started_.get_future();
 };
@@ -206,54 +168,6 @@ TEST_F(HandlerPoolTest, GracefulStopDeliversSlowHandlerResponse) {
   EXPECT_EQ(response->body(), "slow\n");
   EXPECT_FALSE(response->keep_alive());
   EXPECT_FALSE(connection.readResponse(milliseconds(1000)).has_value());
-}
-
-// A route whose InlineCheck returns true is handled in one handler call on the I/O thread.
-TEST_F(HandlerPoolTest, InlineAttemptRespondsOnIoThread) {
-  Connection connection(port());
-  connection.send("GET /inline HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-
-  const auto response = connection.readResponse();
-  ASSERT_TRUE(response.has_value());
-  EXPECT_EQ(response->body(), "inline\n");
-  const auto handled = calls();
-  ASSERT_EQ(handled.size(), 1U);
-  EXPECT_TRUE(handled[0].inline_attempt);
-}
-
-// retryOnPool() discards the inline attempt's response, and the handler runs again on the
-// pool, on another thread, where its response is sent.
-TEST_F(HandlerPoolTest, RetryOnPoolRunsHandlerAgain) {
-  Connection connection(port());
-  connection.send("GET /inline HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Retry: yes\r\n\r\n");
-
-  const auto response = connection.readResponse();
-  ASSERT_TRUE(response.has_value());
-  EXPECT_EQ(response->body(), "pool\n");
-  const auto handled = calls();
-  ASSERT_EQ(handled.size(), 2U);
-  EXPECT_TRUE(handled[0].inline_attempt);
-  EXPECT_FALSE(handled[1].inline_attempt);
-  EXPECT_NE(handled[0].thread, handled[1].thread);
-
-  // The connection goes on serving requests after the retry.
-  connection.send(kGetHello);
-  const auto next = connection.readResponse();
-  ASSERT_TRUE(next.has_value());
-  EXPECT_EQ(next->body(), "hello\n");
-}
-
-// A route whose InlineCheck returns false runs on the pool only, as does one without a check.
-TEST_F(HandlerPoolTest, DeclinedInlineCheckRunsOnPool) {
-  Connection connection(port());
-  connection.send("GET /declined HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-
-  const auto response = connection.readResponse();
-  ASSERT_TRUE(response.has_value());
-  EXPECT_EQ(response->body(), "pool\n");
-  const auto handled = calls();
-  ASSERT_EQ(handled.size(), 1U);
-  EXPECT_FALSE(handled[0].inline_attempt);
 }
 
 }  // namespace

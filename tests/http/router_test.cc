@@ -53,23 +53,6 @@ TEST_F(HttpRouterTest, ExactPathDispatchesByMethod) {
   EXPECT_EQ(post.body(), "created\n");
 }
 
-// Only a route whose InlineCheck returns true, and a request that matches no route, whose
-// response is a fixed 404 or 405, may be handled in an inline attempt.
-TEST_F(HttpRouterTest, InlineAttemptFollowsRouteCheck) {
-  bool allowed = true;
-  router_.add(
-      verb::get, "/checked",
-      [](const Request& request) { return textResponse(request, 200, "checked\n"); },
-      [&allowed] { return allowed; });
-
-  EXPECT_TRUE(router_.attemptsInline(makeRequest(verb::get, "/checked")));
-  allowed = false;
-  EXPECT_FALSE(router_.attemptsInline(makeRequest(verb::get, "/checked")));
-  EXPECT_FALSE(router_.attemptsInline(makeRequest(verb::get, "/hello")));
-  EXPECT_TRUE(router_.attemptsInline(makeRequest(verb::get, "/nope")));
-  EXPECT_TRUE(router_.attemptsInline(makeRequest(verb::delete_, "/hello")));
-}
-
 TEST_F(HttpRouterTest, QueryIgnoredForMatching) {
   const Response response = router_.dispatch(makeRequest(verb::get, "/hello?user_code=ABCD"));
   EXPECT_EQ(response.result_int(), 200U);

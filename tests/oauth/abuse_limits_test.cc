@@ -83,20 +83,6 @@ TEST_F(OAuthAbuseLimitsTest, UnknownClientsCountAgainstAddressBudget) {
   expectRateLimited(begin({{"client_id", "conf1"}, {"client_secret", kConfidentialSecret}}));
 }
 
-// A poll from an unknown client is first tried on the I/O thread and then handled again on
-// the handler pool. Each such poll still counts one failure against the address budget of 5.
-TEST_F(OAuthAbuseLimitsTest, UnknownClientPollCountsOneFailure) {
-  nextWindow();
-  for (int i = 0; i < 5; ++i) {
-    const HttpResult result = postForm(port(), kTokenPath,
-                                       {{"grant_type", kDeviceCodeUrn},
-                                        {"device_code", "unknown-device-code"},
-                                        {"client_id", "nobody-" + std::to_string(i)}});
-    expectOAuthError(result, 400, "invalid_client");
-  }
-  expectRateLimited(tokenWithSecret(kConfidentialSecret));
-}
-
 // The failure counters guard secret comparisons. A registered public client presenting no
 // secret has none to guess, so it is not blocked, and its polls skip the counter reads.
 TEST_F(OAuthAbuseLimitsTest, PublicClientWithoutSecretIsNotBlockedByFailureCounters) {

@@ -261,19 +261,6 @@ TEST_F(PostgresServerTest, AuthorizationForUnknownClientIsInternal) {
       << inserted.error().message;
 }
 
-// Every PostgreSQL call waits for a round trip, so the store never polls without waiting, and
-// the token endpoint handles its polls on the handler pool only.
-TEST_F(PostgresServerTest, TryPollPendingNeverAnswers) {
-  auto store = openMigrated(database().url());
-  ASSERT_NE(store, nullptr);
-
-  EXPECT_FALSE(store->pollsWithoutWaiting());
-  EXPECT_FALSE(store
-                   ->tryPollPending(hashSecret("device code"), conformance::kClientId,
-                                    conformance::kT0, PollPolicy{})
-                   .has_value());
-}
-
 // Every instance runs the purge on its own schedule; overlapping purges must all succeed.
 TEST_F(PostgresServerTest, ConcurrentPurgesAllSucceed) {
   auto first = openMigrated(database().url());

@@ -867,51 +867,38 @@ TEST(SqliteCheckpointTest, ConcurrentWritersAndCheckpoints) {
             std::to_string(kThreads * kRowsPerThread));
 }
 
-// A store holding one pending authorization, whose polls meet a write by another process
-// between their read and their write: on each first attempt, another connection sets the
-// authorization's bound_subject to subject-bob.
-class RacedPollStore {
- public:
-  explicit RacedPollStore(const std::string& path) {
-    SqliteStoreOptions options;
-    options.before_poll_write = [this](bool immediate) {
-      attempts.push_back(immediate);
-      if (!immediate) {
-        other_process->execute("UPDATE authorizations SET bound_subject = 'subject-bob'");
-      }
-    };
-    store = openWithClient(path, options);
-    if (store == nullptr || !store->insertAuthorization(authorization)) {
-      throw std::runtime_error("cannot set up " + path);
-    }
-    other_process = std::make_unique<RawDatabase>(path);
-  }
-
-  const Authorization authorization = conformance::makeAuthorization("polled");
-  // For each attempt to write, whether it held the write lock already.
-  std::vector<bool> attempts;
-  // Opened once the store has created the file.
-  std::unique_ptr<RawDatabase> other_process;
-  std::unique_ptr<SqliteStore> store;
-};
-
 // A poll reads first without the write lock. When another process writes between its read and
 // its write, the write fails, and the poll starts over with the write lock taken first.
 TEST(SqlitePollRetryTest, WriteByAnotherProcessRestartsPoll) {
   TempDir directory;
-  RacedPollStore raced(directory.file("store.db"));
+  const std::string path = directory.file("store.db");
+  std::vector<bool> attempts;
+  // Opened once the store has created the file.
+  std::unique_ptr<RawDatabase> other_process;
+  SqliteStoreOptions options;
+  options.before_poll_write = [&](bool immediate) {
+    attempts.push_back(immediate);
+    if (!immediate) {
+      other_process->execute("UPDATE authorizations SET bound_subject = 'subject-bob'");
+    }
+  };
+  auto store = openWithClient(path, options);
+  ASSERT_NE(store, nullptr);
+  other_process = std::make_unique<RawDatabase>(path);
+  const Authorization authorization = conformance::makeAuthorization("polled");
+  ASSERT_TRUE(store->insertAuthorization(authorization));
 
   const TimePoint now = conformance::kT0 + seconds(1);
-  auto polled = raced.store->pollPending(raced.authorization.device_code_hash,
-                                         conformance::kClientId, now, PollPolicy{});
+  auto polled =
+      store->pollPending(authorization.device_code_hash, conformance::kClientId, now, PollPolicy{});
 
   ASSERT_TRUE(polled) << polled.error().message;
   ASSERT_TRUE(polled->has_value());
   EXPECT_EQ((*polled)->outcome, PollOutcome::Pending);
-  EXPECT_EQ(raced.attempts, (std::vector<bool>{false, true}));
-  EXPECT_EQ(raced.other_process->query("SELECT last_poll_at FROM authorizations"),
+  EXPECT_EQ(attempts, (std::vector<bool>{false, true}));
+  EXPECT_EQ(other_process->query("SELECT last_poll_at FROM authorizations"),
             std::to_string(toUnixMillis(now)));
-  EXPECT_EQ(raced.other_process->query("SELECT bound_subject FROM authorizations"), "subject-bob");
+  EXPECT_EQ(other_process->query("SELECT bound_subject FROM authorizations"), "subject-bob");
 }
 
 // When the other process approved the code between the poll's read and its write, the poll
@@ -942,83 +929,6 @@ TEST(SqlitePollRetryTest, ApprovalByAnotherProcessEndsPoll) {
   EXPECT_FALSE(polled->has_value());
   EXPECT_EQ(other_process->query("SELECT state FROM authorizations"), "approved");
   EXPECT_EQ(other_process->query("SELECT last_poll_at IS NULL FROM authorizations"), "1");
-}
-
-// Without contention, tryPollPending decides and records a poll as pollPending does.
-TEST(SqliteTryPollTest, UncontendedPollIsRecorded) {
-  TempDir directory;
-  const std::string path = directory.file("store.db");
-  auto store = openWithClient(path, SqliteStoreOptions{});
-  ASSERT_NE(store, nullptr);
-  const Authorization authorization = conformance::makeAuthorization("polled");
-  ASSERT_TRUE(store->insertAuthorization(authorization));
-  EXPECT_TRUE(store->pollsWithoutWaiting());
-
-  const TimePoint now = conformance::kT0 + seconds(1);
-  auto polled = store->tryPollPending(authorization.device_code_hash, conformance::kClientId, now,
-                                      PollPolicy{});
-
-  ASSERT_TRUE(polled.has_value());
-  ASSERT_TRUE(*polled) << polled->error().message;
-  ASSERT_TRUE((*polled)->has_value());
-  EXPECT_EQ((**polled)->outcome, PollOutcome::Pending);
-  EXPECT_EQ(RawDatabase(path).query("SELECT last_poll_at FROM authorizations"),
-            std::to_string(toUnixMillis(now)));
-}
-
-// While another thread holds the store's write mutex, tryPollPending returns at once and
-// records nothing.
-TEST(SqliteTryPollTest, HeldWriteMutexReturnsAtOnce) {
-  TempDir directory;
-  const std::string path = directory.file("store.db");
-  std::latch inside(1);
-  std::latch release(1);
-  std::atomic<bool> first_write{true};
-  SqliteStoreOptions options;
-  options.before_poll_write = [&](bool) {
-    if (first_write.exchange(false)) {
-      inside.count_down();
-      release.wait();
-    }
-  };
-  auto store = openWithClient(path, options);
-  ASSERT_NE(store, nullptr);
-  const Authorization holder = conformance::makeAuthorization("holder");
-  const Authorization tried = conformance::makeAuthorization("tried");
-  ASSERT_TRUE(store->insertAuthorization(holder));
-  ASSERT_TRUE(store->insertAuthorization(tried));
-  const TimePoint now = conformance::kT0 + seconds(1);
-
-  std::thread polling([&] {
-    EXPECT_TRUE(
-        store->pollPending(holder.device_code_hash, conformance::kClientId, now, PollPolicy{}));
-  });
-  inside.wait();
-  auto polled =
-      store->tryPollPending(tried.device_code_hash, conformance::kClientId, now, PollPolicy{});
-  release.count_down();
-  polling.join();
-
-  EXPECT_FALSE(polled.has_value());
-  EXPECT_EQ(RawDatabase(path).query(fmt::format(
-                "SELECT last_poll_at IS NULL FROM authorizations WHERE id = '{}'", tried.id)),
-            "1");
-}
-
-// Where pollPending would start over and wait for another process's write lock,
-// tryPollPending gives up and records nothing.
-TEST(SqliteTryPollTest, WriteByAnotherProcessGivesUp) {
-  TempDir directory;
-  RacedPollStore raced(directory.file("store.db"));
-
-  auto polled =
-      raced.store->tryPollPending(raced.authorization.device_code_hash, conformance::kClientId,
-                                  conformance::kT0 + seconds(1), PollPolicy{});
-
-  EXPECT_FALSE(polled.has_value());
-  EXPECT_EQ(raced.attempts, (std::vector<bool>{false}));
-  EXPECT_EQ(raced.other_process->query("SELECT last_poll_at IS NULL FROM authorizations"), "1");
-  EXPECT_EQ(raced.other_process->query("SELECT bound_subject FROM authorizations"), "subject-bob");
 }
 
 // A database in WAL mode at `path` holding one row, opened with sqlite3_open. Each "UPDATE t"

@@ -489,26 +489,6 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHas
   // process or another, changes the polling state between them. The write mutex is taken
   // first so that this process's writers queue here, not in the busy handler.
   const std::lock_guard writing(write_mutex_);
-  return *pollHoldingWriteMutex(device_code_hash, client_id, now, policy, /*may_wait=*/true);
-}
-
-std::optional<StoreResult<std::optional<PendingPoll>>> SqliteStore::tryPollPending(
-    const SecretHash& device_code_hash, const std::string& client_id, TimePoint now,
-    const PollPolicy& policy) {
-  const std::unique_lock writing(write_mutex_, std::try_to_lock);
-  if (!writing.owns_lock()) {
-    return std::nullopt;
-  }
-  // The connection lease does not wait: unsynced_pool_ lends connections only to holders of
-  // write_mutex_. In WAL mode the read waits for no writer. The commit appends to the WAL, and
-  // runs a checkpoint with a sync only in the rare commit that brings the WAL to inline_pages
-  // (sqlite_checkpointer.h).
-  return pollHoldingWriteMutex(device_code_hash, client_id, now, policy, /*may_wait=*/false);
-}
-
-std::optional<StoreResult<std::optional<PendingPoll>>> SqliteStore::pollHoldingWriteMutex(
-    const SecretHash& device_code_hash, const std::string& client_id, TimePoint now,
-    const PollPolicy& policy, bool may_wait) {
   // Unsynced: polling state only throttles polls (SqliteStore durability).
   auto lease = unsynced_pool_.acquire();
   if (!lease) {
@@ -523,9 +503,6 @@ std::optional<StoreResult<std::optional<PendingPoll>>> SqliteStore::pollHoldingW
       pollInTransaction(**lease, /*immediate=*/false, device_code_hash, client_id, now, policy);
   if (polled || polled.error().kind != StoreError::Kind::Unavailable) {
     return polled;
-  }
-  if (!may_wait) {
-    return std::nullopt;
   }
   return pollInTransaction(**lease, /*immediate=*/true, device_code_hash, client_id, now, policy);
 }

@@ -83,10 +83,6 @@ class SqliteStore final : public Store {
   StoreResult<std::optional<PendingPoll>> pollPending(const SecretHash& device_code_hash,
                                                       const std::string& client_id, TimePoint now,
                                                       const PollPolicy& policy) override;
-  std::optional<StoreResult<std::optional<PendingPoll>>> tryPollPending(
-      const SecretHash& device_code_hash, const std::string& client_id, TimePoint now,
-      const PollPolicy& policy) override;
-  bool pollsWithoutWaiting() const override { return true; }
   StoreResult<bool> bindSubject(const std::string& id, const std::string& subject,
                                 TimePoint now) override;
   StoreResult<bool> approve(const std::string& id, const std::string& subject,
@@ -171,12 +167,6 @@ class SqliteStore final : public Store {
         before_insert_batch_(options.before_insert_batch),
         before_poll_write_(options.before_poll_write) {}
 
-  // The body of pollPending and tryPollPending, holding write_mutex_. Without `may_wait`,
-  // returns nullopt, having changed nothing, where it would wait for another process's write
-  // lock.
-  std::optional<StoreResult<std::optional<PendingPoll>>> pollHoldingWriteMutex(
-      const SecretHash& device_code_hash, const std::string& client_id, TimePoint now,
-      const PollPolicy& policy, bool may_wait);
   // Runs one attempt of pollPending on `connection`, holding write_mutex_, in a BEGIN
   // IMMEDIATE transaction when `immediate`, else in a plain BEGIN one.
   StoreResult<std::optional<PendingPoll>> pollInTransaction(
@@ -199,7 +189,6 @@ class SqliteStore final : public Store {
   // outlives them.
   sqlite::Checkpointer checkpointer_;
   // Connections that sync every commit, and connections for the writes that need no sync.
-  // unsynced_pool_ is used only while write_mutex_ is held, so its acquire() never waits.
   sqlite::ConnectionPool pool_;
   sqlite::ConnectionPool unsynced_pool_;
   // Held by every write of this store object. SQLite lets one connection write at a time, and
