@@ -931,8 +931,7 @@ TEST(SqlitePollRetryTest, ApprovalByAnotherProcessEndsPoll) {
   EXPECT_EQ(other_process->query("SELECT last_poll_at IS NULL FROM authorizations"), "1");
 }
 
-// A database in WAL mode at `path` holding one row, opened with sqlite3_open. Each "UPDATE t"
-// then adds one page to the WAL.
+// Opens a database in WAL mode at `path` with sqlite3_open, holding a table t of one row.
 sqlite3* openWalTable(const std::string& path) {
   sqlite3* raw = nullptr;
   if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK ||
@@ -940,9 +939,15 @@ sqlite3* openWalTable(const std::string& path) {
                    "PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER); "
                    "INSERT INTO t VALUES (0); PRAGMA wal_checkpoint(TRUNCATE);",
                    nullptr, nullptr, nullptr) != SQLITE_OK) {
-    throw std::runtime_error("cannot set up " + path);
+    throw std::runtime_error("creating the WAL test database " + path + " failed");
   }
   return raw;
+}
+
+// Commits `value` into the row of openWalTable's table, which adds one page to the WAL.
+bool commitPage(sqlite3* raw, int value) {
+  const std::string sql = fmt::format("UPDATE t SET x = {}", value);
+  return sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
 }
 
 // After a background checkpoint copied the whole WAL, the next write starts the WAL over, and
@@ -960,10 +965,7 @@ TEST(SqliteCheckpointTest, ThreadRunsAgainAfterWalStartsOver) {
   auto checkpointer = std::make_unique<sqlite::Checkpointer>(path, milliseconds(1000), options);
   checkpointer->attach(raw);
   int value = 0;
-  auto commit = [&] {
-    const std::string sql = fmt::format("UPDATE t SET x = {}", ++value);
-    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-  };
+  auto commit = [&] { ASSERT_TRUE(commitPage(raw, ++value)); };
   const std::string wal = path + "-wal";
 
   for (int i = 0; i < kStart; ++i) {
@@ -1007,10 +1009,7 @@ TEST(SqliteCheckpointTest, FailingThreadWaitsBeforeRetry) {
       directory.file("missing-directory/store.db"), milliseconds(1000), options);
   checkpointer->attach(raw);
   int value = 0;
-  auto commit = [&] {
-    const std::string sql = fmt::format("UPDATE t SET x = {}", ++value);
-    ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-  };
+  auto commit = [&] { ASSERT_TRUE(commitPage(raw, ++value)); };
 
   for (int i = 0; i < kStart; ++i) {
     commit();
@@ -1028,10 +1027,11 @@ TEST(SqliteCheckpointTest, FailingThreadWaitsBeforeRetry) {
   // frames, although 3 * kInline + kStart commits have written one each.
   EXPECT_LE(fs::file_size(path + "-wal"), 32U + kInline * (4096U + 24U));
 
+  // The connection closes first, because the Checkpointer must outlive it.
+  sqlite3_close_v2(raw);
   const auto stop_started = std::chrono::steady_clock::now();
   checkpointer.reset();
   EXPECT_LT(std::chrono::steady_clock::now() - stop_started, std::chrono::seconds(30));
-  sqlite3_close_v2(raw);
 }
 
 // After retry_delay, a commit wakes the failing thread again.
@@ -1050,16 +1050,14 @@ TEST(SqliteCheckpointTest, FailingThreadRetriesAfterDelay) {
   // Commits one page at a time until the thread has tried `attempts` times.
   auto commitUntil = [&](std::uint64_t attempts) {
     return eventually([&] {
-      const std::string sql = fmt::format("UPDATE t SET x = {}", ++value);
-      return sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK &&
-             checkpointer->backgroundCheckpoints() >= attempts;
+      return commitPage(raw, ++value) && checkpointer->backgroundCheckpoints() >= attempts;
     });
   };
 
   EXPECT_TRUE(commitUntil(1));
   EXPECT_TRUE(commitUntil(3)) << "the thread stopped trying after a failed checkpoint";
-  checkpointer.reset();
   sqlite3_close_v2(raw);
+  checkpointer.reset();
 }
 
 }  // namespace
