@@ -1048,14 +1048,14 @@ TEST(SqliteCheckpointTest, FailingThreadRetriesAfterDelay) {
   checkpointer->attach(raw);
   int value = 0;
   // Commits one page at a time until the thread has tried `attempts` times.
-  auto commitUntil = [&](std::uint64_t attempts) {
+  auto commit_until = [&](std::uint64_t attempts) {
     return eventually([&] {
       return commitPage(raw, ++value) && checkpointer->backgroundCheckpoints() >= attempts;
     });
   };
 
-  EXPECT_TRUE(commitUntil(1));
-  EXPECT_TRUE(commitUntil(3)) << "the thread stopped trying after a failed checkpoint";
+  EXPECT_TRUE(commit_until(1));
+  EXPECT_TRUE(commit_until(3)) << "the thread stopped trying after a failed checkpoint";
   sqlite3_close_v2(raw);
   checkpointer.reset();
 }
