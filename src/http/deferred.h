@@ -20,10 +20,10 @@ enum class HoldEnd {
 };
 
 struct HoldCallbacks {
-  // Runs once on the connection's strand when the hold ends without a response. The server
+  // Runs once on the connection's I/O thread when the hold ends without a response. The server
   // sends nothing by itself: the owner must call complete(), from inside the callback or later.
   std::function<void(HoldEnd)> on_end;
-  // Runs once on the connection's strand when the client closes the connection during the
+  // Runs once on the connection's I/O thread when the client closes the connection during the
   // hold. Later calls to complete() are ignored.
   std::function<void()> on_abandoned;
 };
@@ -37,7 +37,7 @@ class HeldResponse {
   virtual void complete(Response response) = 0;
 
   // Runs `job` where the server runs handlers: on the handler pool when the server has one,
-  // else on the connection's strand. Jobs posted after the server stopped never run.
+  // else on the connection's I/O thread. Jobs posted after the server stopped never run.
   virtual void post(std::function<void()> job) = 0;
 };
 

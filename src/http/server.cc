@@ -13,7 +13,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -23,6 +22,7 @@
 #include <future>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -134,15 +134,15 @@ std::string requestIdFor(const RawRequest& message) {
 class Session;
 
 // The Deferral and HeldResponse of one request. The response that complete() hands in is kept
-// here until the session takes it on its strand, so a completion that comes before the session
+// here until the session takes it on its I/O thread, so a completion that comes before the session
 // entered the hold is not lost.
 class SessionDeferral final : public Deferral,
                               public HeldResponse,
                               public std::enable_shared_from_this<SessionDeferral> {
  public:
-  SessionDeferral(std::weak_ptr<Session> session, asio::any_io_executor strand,
+  SessionDeferral(std::weak_ptr<Session> session, asio::any_io_executor executor,
                   asio::thread_pool* handler_pool)
-      : session_(std::move(session)), strand_(std::move(strand)), handler_pool_(handler_pool) {}
+      : session_(std::move(session)), executor_(std::move(executor)), handler_pool_(handler_pool) {}
 
   std::shared_ptr<HeldResponse> hold(std::chrono::steady_clock::duration max_wait,
                                      HoldCallbacks callbacks) override {
@@ -164,7 +164,7 @@ class SessionDeferral final : public Deferral,
     if (handler_pool_ != nullptr) {
       asio::post(*handler_pool_, std::move(job));
     } else {
-      asio::post(strand_, std::move(job));
+      asio::post(executor_, std::move(job));
     }
   }
 
@@ -181,7 +181,7 @@ class SessionDeferral final : public Deferral,
     return response_.has_value();
   }
 
-  // The following run on the session's strand only.
+  // The following run on the session's I/O thread only.
   std::chrono::steady_clock::duration maxWait() const { return max_wait_; }
 
   // Runs on_end once, unless the hold already ended.
@@ -215,14 +215,16 @@ class SessionDeferral final : public Deferral,
 
  private:
   std::weak_ptr<Session> session_;
-  asio::any_io_executor strand_;
+  // The executor of the session's I/O thread.
+  asio::any_io_executor executor_;
   asio::thread_pool* handler_pool_;
 
   std::mutex mutex_;
   std::optional<Response> response_;  // guarded by mutex_
   bool completed_ = false;            // guarded by mutex_
 
-  // Set inside the handler before the server looks at it; read on the strand afterwards.
+  // Set inside the handler before the server looks at it; read on the session's I/O thread
+  // afterwards.
   std::atomic<bool> held_{false};
   std::chrono::steady_clock::duration max_wait_{};
   HoldCallbacks callbacks_;
@@ -263,9 +265,10 @@ struct ServerState {
   std::map<std::uint64_t, std::weak_ptr<Session>> sessions;  // guarded by mutex
 };
 
-// One connection. Every member function runs on the connection's strand, so no two steps of
-// one session run at once. A handler runs synchronously inside onRead, or on the handler pool
-// when the server has one; the response then comes back to the strand.
+// One connection. Every member function runs on the I/O thread that accepted the connection, the
+// only thread that runs its io_context, so no two steps of one session run at once. A handler
+// runs synchronously inside onRead, or on the handler pool when the server has one; the
+// response then comes back to the I/O thread.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<ServerState> state, std::uint64_t id)
@@ -293,7 +296,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Closes an idle connection at once when the server stops. A request that is being handled or
-  // written finishes first, and its connection closes afterwards. Runs on the strand.
+  // written finishes first, and its connection closes afterwards. Runs on the I/O thread.
   void onServerStopping() {
     switch (phase_) {
       case Phase::Idle:
@@ -323,7 +326,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
-  // Sends the response of the held request once the deferral has one. Runs on the strand.
+  // Sends the response of the held request once the deferral has one. Runs on the I/O thread.
   void takeHeldResponse(const SessionDeferral* deferral) {
     if (phase_ != Phase::Held || held_.get() != deferral || !held_->hasResponse()) {
       return;
@@ -753,7 +756,7 @@ void SessionDeferral::complete(Response response) {
     completed_ = true;
     response_ = std::move(response);
   }
-  asio::post(strand_, [session = session_, self = shared_from_this()] {
+  asio::post(executor_, [session = session_, self = shared_from_this()] {
     if (auto live = session.lock()) {
       live->takeHeldResponse(self.get());
     }
@@ -776,20 +779,34 @@ unsigned threadCount(unsigned configured) {
 struct Server::Impl {
   Impl(ServerOptions options, const Router& router)
       : state(std::make_shared<ServerState>(std::move(options), router)),
-        io(static_cast<int>(threadCount(state->options.io_threads))),
-        acceptor(asio::make_strand(io)),
+        ios(makeIoContexts(threadCount(state->options.io_threads))),
+        acceptor(ios.front()->get_executor()),
         accept_retry(acceptor.get_executor()) {}
 
+  // One io_context per I/O thread, each run by that thread alone, which the concurrency hint 1
+  // tells Asio. A shared io_context wakes another of its threads whenever one takes a handler
+  // and more are queued; here a connection's completions all run on the thread it was given.
+  static std::vector<std::unique_ptr<asio::io_context>> makeIoContexts(unsigned count) {
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    contexts.reserve(count);
+    for (unsigned i = 0; i < count; ++i) {
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+    }
+    return contexts;
+  }
+
   void listen();
-  void runIoThread();
+  void runIoThread(asio::io_context& io);
   void doAccept();
   void onAccept(beast::error_code error, tcp::socket socket);
   void closeAcceptor();
   void finishSessions();
 
   std::shared_ptr<ServerState> state;
-  asio::io_context io;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // The io_context of the next accepted connection; used on the acceptor's thread only.
+  std::size_t next_io = 0;
   tcp::acceptor acceptor;
   asio::steady_timer accept_retry;
   std::vector<std::thread> threads;
@@ -807,7 +824,7 @@ struct Server::Impl {
 // throws std::length_error for a header field over 64 KiB, for example) would otherwise
 // terminate the process. The handler that threw is gone with its session, and the thread
 // goes back to serving the other connections (Asio allows run() to be called again).
-void Server::Impl::runIoThread() {
+void Server::Impl::runIoThread(asio::io_context& io) {
   while (true) {
     try {
       io.run();
@@ -822,7 +839,7 @@ void Server::Impl::listen() {
   const ServerOptions& options = state->options;
   const std::string where = options.address + ":" + std::to_string(options.port);
   beast::error_code error;
-  tcp::resolver resolver(io);
+  tcp::resolver resolver(*ios.front());
   const auto endpoints =
       resolver.resolve(options.address, std::to_string(options.port),
                        tcp::resolver::passive | tcp::resolver::numeric_service, error);
@@ -851,7 +868,11 @@ void Server::Impl::listen() {
 }
 
 void Server::Impl::doAccept() {
-  acceptor.async_accept(asio::make_strand(io), beast::bind_front_handler(&Impl::onAccept, this));
+  // Connections go to the I/O threads in turn. A session needs no strand, because one thread
+  // alone runs its io_context.
+  asio::io_context& io = *ios[next_io];
+  next_io = (next_io + 1) % ios.size();
+  acceptor.async_accept(io.get_executor(), beast::bind_front_handler(&Impl::onAccept, this));
 }
 
 void Server::Impl::onAccept(beast::error_code error, tcp::socket socket) {
@@ -876,7 +897,7 @@ void Server::Impl::onAccept(beast::error_code error, tcp::socket socket) {
   doAccept();
 }
 
-// Closes the listening socket on the acceptor's strand and waits until it is closed, so that
+// Closes the listening socket on the acceptor's thread and waits until it is closed, so that
 // no connection is accepted after this returns.
 void Server::Impl::closeAcceptor() {
   std::promise<void> closed;
@@ -929,12 +950,15 @@ void Server::start() {
     impl_->handler_pool.emplace(handler_threads);
     impl_->state->handler_pool = &*impl_->handler_pool;
   }
-  impl_->work.emplace(impl_->io.get_executor());
+  for (auto& io : impl_->ios) {
+    impl_->work.emplace_back(io->get_executor());
+  }
   asio::post(impl_->acceptor.get_executor(), [impl = impl_.get()] { impl->doAccept(); });
 
-  const unsigned count = threadCount(impl_->state->options.io_threads);
-  for (unsigned i = 0; i < count; ++i) {
-    impl_->threads.emplace_back([impl = impl_.get()] { impl->runIoThread(); });
+  const auto count = static_cast<unsigned>(impl_->ios.size());
+  for (auto& io : impl_->ios) {
+    impl_->threads.emplace_back(
+        [impl = impl_.get(), context = io.get()] { impl->runIoThread(*context); });
   }
   impl_->started = true;
   spdlog::info("event=http_listening address={} port={} threads={} handler_threads={}",
@@ -951,8 +975,10 @@ void Server::stop() {
     impl_->state->stopping = true;
     impl_->closeAcceptor();
     impl_->finishSessions();
-    impl_->work.reset();
-    impl_->io.stop();
+    impl_->work.clear();
+    for (auto& io : impl_->ios) {
+      io->stop();
+    }
     for (auto& thread : impl_->threads) {
       thread.join();
     }

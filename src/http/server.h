@@ -1,6 +1,6 @@
 #pragma once
 
-// The HTTP/1.1 server: Boost.Beast sessions on a pool of Asio I/O threads.
+// The HTTP/1.1 server: Boost.Beast sessions on Asio I/O threads, each with its own io_context.
 
 #include <chrono>
 #include <cstdint>
@@ -15,7 +15,8 @@ struct ServerOptions {
   std::string address = "127.0.0.1";
   // 0 picks a free port; port() then returns it.
   std::uint16_t port = 8080;
-  // 0 means one thread per core.
+  // 0 means one thread per core. Accepted connections go to the threads in turn, and each
+  // connection stays on its thread.
   unsigned io_threads = 0;
   // Threads of a separate pool that runs the request handlers. 0 runs each handler on the I/O
   // thread that read the request. Handlers that block, on a database server for example, need

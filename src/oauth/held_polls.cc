@@ -173,7 +173,7 @@ void HeldPolls::runCheck(const std::shared_ptr<Entry>& entry) {
   }
 }
 
-// Runs on the connection's strand. At the deadline a final check re-reads the authorization on
+// Runs on the connection's I/O thread. At the deadline a final check re-reads the authorization on
 // the handler pool; when the server stops, the poll is answered at once without the store.
 void HeldPolls::onEnd(const std::shared_ptr<Entry>& entry, http::HoldEnd reason) {
   std::shared_ptr<http::HeldResponse> response;

@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -386,7 +387,7 @@ TEST_F(HttpServerTest, BusyConnectionOutlivesItsTimeouts) {
 }
 
 // read_timeout limits the client, not the handler, so a handler slower than it still responds.
-// The handler runs on the handler pool, so the connection's strand stays free meanwhile.
+// The handler runs on the handler pool, so the connection's I/O thread stays free meanwhile.
 TEST_F(HttpServerTest, HandlerSlowerThanReadTimeoutResponds) {
   options_.handler_threads = 1;
   router_.add(verb::get, "/slower", [](const Request& request) {
@@ -399,6 +400,43 @@ TEST_F(HttpServerTest, HandlerSlowerThanReadTimeoutResponds) {
   const auto response = connection.readResponse();
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->body(), "slower\n");
+}
+
+// Each I/O thread alone runs the connections it was given, and accepted connections go to the
+// threads in turn, the first to the thread that also accepts. Without a handler pool, a handler
+// that blocks the second connection's thread leaves the third connection, on the first thread,
+// served.
+TEST_F(HttpServerTest, ConnectionsAlternateBetweenIoThreads) {
+  std::promise<void> blocking_started;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  router_.add(verb::get, "/blocking", [&blocking_started, released](const Request& request) {
+    blocking_started.set_value();
+    released.wait_for(std::chrono::seconds(10));
+    return textResponse(request, 200, "released\n");
+  });
+  startServer();
+
+  RawConnection first(port());
+  first.send("GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const auto first_response = first.readResponse();
+  ASSERT_TRUE(first_response.has_value());
+
+  RawConnection second(port());
+  second.send("GET /blocking HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  ASSERT_EQ(blocking_started.get_future().wait_for(std::chrono::seconds(5)),
+            std::future_status::ready);
+
+  RawConnection third(port());
+  third.send("GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const auto third_response = third.readResponse(milliseconds(5000));
+  release.set_value();
+  ASSERT_TRUE(third_response.has_value());
+  EXPECT_EQ(third_response->body(), "hello\n");
+
+  const auto second_response = second.readResponse();
+  ASSERT_TRUE(second_response.has_value());
+  EXPECT_EQ(second_response->body(), "released\n");
 }
 
 // A client that stops reading a response is disconnected after read_timeout. The body is larger
