@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/blocking.h"
+
 namespace devauth {
 namespace {
 
@@ -113,6 +115,9 @@ std::string base64UrlEncode(std::string_view bytes) {
 std::string hashPassword(std::string_view password) {
   ensureSodium();
   char out[crypto_pwhash_STRBYTES];
+  // argon2id takes tens of milliseconds of CPU, so the handler pool runs another thread
+  // meanwhile rather than let it hold up short requests.
+  const BlockingRegion hashing;
   if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
                         crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
     return {};
@@ -125,6 +130,7 @@ bool verifyPassword(std::string_view password, const std::string& password_hash)
   if (password_hash.empty()) {
     return false;
   }
+  const BlockingRegion hashing;
   return crypto_pwhash_str_verify(password_hash.c_str(), password.data(), password.size()) == 0;
 }
 

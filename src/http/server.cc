@@ -13,7 +13,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -32,6 +31,7 @@
 
 #include "core/random.h"
 #include "http/deferred.h"
+#include "http/handler_pool.h"
 #include "http/response.h"
 
 namespace devauth::http {
@@ -141,7 +141,7 @@ class SessionDeferral final : public Deferral,
                               public std::enable_shared_from_this<SessionDeferral> {
  public:
   SessionDeferral(std::weak_ptr<Session> session, asio::any_io_executor executor,
-                  asio::thread_pool* handler_pool)
+                  HandlerPool* handler_pool)
       : session_(std::move(session)), executor_(std::move(executor)), handler_pool_(handler_pool) {}
 
   std::shared_ptr<HeldResponse> hold(std::chrono::steady_clock::duration max_wait,
@@ -162,7 +162,7 @@ class SessionDeferral final : public Deferral,
 
   void post(std::function<void()> job) override {
     if (handler_pool_ != nullptr) {
-      asio::post(*handler_pool_, std::move(job));
+      handler_pool_->post(std::move(job));
     } else {
       asio::post(executor_, std::move(job));
     }
@@ -217,7 +217,7 @@ class SessionDeferral final : public Deferral,
   std::weak_ptr<Session> session_;
   // The executor of the session's I/O thread.
   asio::any_io_executor executor_;
-  asio::thread_pool* handler_pool_;
+  HandlerPool* handler_pool_;
 
   std::mutex mutex_;
   std::optional<Response> response_;  // guarded by mutex_
@@ -255,7 +255,7 @@ struct ServerState {
   const Router& router;
   // The pool that runs handlers when options.handler_threads > 0, else null. Owned by
   // Server::Impl, which joins it after the I/O threads.
-  asio::thread_pool* handler_pool = nullptr;
+  HandlerPool* handler_pool = nullptr;
   // Set once by Server::stop(). Sessions then close after their current response.
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_session_id{0};
@@ -439,7 +439,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // The job holds the session, so the session outlives it; Server::stop() joins the pool
     // after the I/O threads, so the router outlives it too.
     phase_ = Phase::Handling;
-    asio::post(*state_->handler_pool, [self = shared_from_this(), request, started] {
+    state_->handler_pool->post([self = shared_from_this(), request, started] {
       Response response = self->state_->router.dispatch(*request);
       asio::post(self->stream_.get_executor(),
                  [self, request, started, response = std::move(response)]() mutable {
@@ -810,7 +810,7 @@ struct Server::Impl {
   tcp::acceptor acceptor;
   asio::steady_timer accept_retry;
   std::vector<std::thread> threads;
-  std::optional<asio::thread_pool> handler_pool;
+  std::optional<HandlerPool> handler_pool;
   std::atomic<std::uint16_t> port{0};
 
   // Serialises start() and stop(). stop() keeps it locked until the threads are joined.
@@ -947,7 +947,8 @@ void Server::start() {
   impl_->listen();
   const unsigned handler_threads = impl_->state->options.handler_threads;
   if (handler_threads > 0) {
-    impl_->handler_pool.emplace(handler_threads);
+    impl_->handler_pool.emplace(handler_threads,
+                                threadCount(impl_->state->options.handler_active_threads));
     impl_->state->handler_pool = &*impl_->handler_pool;
   }
   for (auto& io : impl_->ios) {

@@ -22,6 +22,10 @@ struct ServerOptions {
   // thread that read the request. Handlers that block, on a database server for example, need
   // this pool, so that slow handlers do not hold up reads and writes on other connections.
   unsigned handler_threads = 0;
+  // How many handler threads run at once while none waits inside a BlockingRegion; 0 means one
+  // per core. More threads than cores only preempt each other, and each waiting thread lets
+  // another one run.
+  unsigned handler_active_threads = 0;
   std::size_t max_header_bytes = std::size_t{8} * 1024;
   std::size_t max_body_bytes = std::size_t{64} * 1024;
   // Time allowed to receive one whole request, and the idle time of a keep-alive connection.

@@ -32,8 +32,8 @@ unsigned effectiveThreadCount(unsigned configured) {
 // The HTTP options for `config`. Handlers run on a handler pool of two threads per core by
 // default, off the I/O threads: with either store some handlers block, on the network
 // (PostgreSQL), on a synced commit (about 4 ms on a virtual disk), or in argon2id at sign-in.
-// Measured with make bench on SQLite, the pool kept the polling rate, cost about 2 µs of CPU
-// per poll, and raised the rate of device authorization requests (docs/benchmarks.md).
+// One thread per core runs at a time unless others wait (HandlerPool), so the extra threads
+// cost no preemption while nothing waits (docs/benchmarks.md).
 http::ServerOptions serverOptions(const Config& config) {
   http::ServerOptions options = config.http;
   if (options.handler_threads == 0) {

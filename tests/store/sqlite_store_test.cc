@@ -12,12 +12,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <latch>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "http/handler_pool.h"
 #include "store/binding_store_conformance.h"
 #include "store/client_code_conformance.h"
 #include "store/grant_store_conformance.h"
@@ -865,6 +867,48 @@ TEST(SqliteCheckpointTest, ConcurrentWritersAndCheckpoints) {
   EXPECT_GT(store->checkpointer().backgroundCheckpoints(), 0U);
   EXPECT_EQ(RawDatabase(path).query("SELECT count(*) FROM authorizations"),
             std::to_string(kThreads * kRowsPerThread));
+}
+
+// A handler pool thread that has to wait for the store's write mutex waits inside a
+// BlockingRegion, so the pool runs another job meanwhile. Here that job is the one that lets the
+// holder of the mutex go on.
+TEST(SqliteWriteMutexTest, WaitingWriterLetsPoolRunAnotherJob) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  std::promise<void> holding;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::future_status holder_waited = std::future_status::timeout;
+  SqliteStoreOptions options;
+  options.before_insert_batch = [&holding, &holder_waited, released] {
+    holding.set_value();
+    holder_waited = released.wait_for(std::chrono::seconds(5));
+  };
+  auto store = openWithClient(path, options);
+  ASSERT_NE(store, nullptr);
+
+  // A thread outside the pool holds the write mutex inside the insert's test seam.
+  StoreResult<void> inserted;
+  std::thread holder([&store, &inserted] {
+    inserted = store->insertAuthorization(conformance::makeAuthorization("held"));
+  });
+  ASSERT_EQ(holding.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+
+  StoreResult<std::int64_t> counted = 0;
+  {
+    http::HandlerPool pool(2, 1);
+    pool.post([&store, &counted] {
+      counted = store->incrementCounter("waiting", seconds(60), conformance::kT0);
+    });
+    pool.post([&release] { release.set_value(); });
+    pool.join();
+  }
+  holder.join();
+
+  EXPECT_EQ(holder_waited, std::future_status::ready);
+  ASSERT_TRUE(inserted) << inserted.error().message;
+  ASSERT_TRUE(counted) << counted.error().message;
+  EXPECT_EQ(*counted, 1);
 }
 
 // A poll reads first without the write lock. When another process writes between its read and

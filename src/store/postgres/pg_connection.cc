@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/blocking.h"
 #include "metrics/metrics.h"
 
 namespace devauth::postgres {
@@ -166,6 +167,8 @@ std::optional<std::string> Result::bytes(int row, int column) const {
 
 StoreResult<std::unique_ptr<Connection>> Connection::open(const std::vector<const char*>& keywords,
                                                           const std::vector<const char*>& values) {
+  // Every call into libpq below waits for the database server.
+  const BlockingRegion waiting;
   PGconn* connection = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
   if (connection == nullptr) {
     return unexpected(StoreError{StoreError::Kind::Unavailable,
@@ -201,6 +204,7 @@ StoreError Connection::errorFrom(const PGresult* result, std::string_view contex
 
 StoreResult<Result> Connection::execute(const std::string& sql, const Params& params,
                                         std::string_view context) {
+  const BlockingRegion waiting;
   auto found = prepared_.find(sql);
   if (found == prepared_.end()) {
     std::string name = fmt::format("devauth_{}", prepared_.size());
@@ -228,6 +232,7 @@ StoreResult<Result> Connection::execute(const std::string& sql, const Params& pa
 }
 
 StoreResult<void> Connection::executeScript(const char* sql, std::string_view context) {
+  const BlockingRegion waiting;
   PGresult* raw = PQexec(connection_, sql);
   const ExecStatusType status = raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -284,9 +289,14 @@ ConnectionPool::ConnectionPool(std::vector<std::string> keywords, std::vector<st
 StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
   {
     std::unique_lock lock(mutex_);
-    const bool available = released_.wait_for(lock, options_.acquire_timeout, [this] {
+    const auto can_take = [this] {
       return !idle_.empty() || open_count_ < options_.max_connections;
-    });
+    };
+    bool available = can_take();
+    if (!available) {
+      const BlockingRegion waiting;
+      available = released_.wait_for(lock, options_.acquire_timeout, can_take);
+    }
     if (!available) {
       return unexpected(StoreError{
           StoreError::Kind::Unavailable,

@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <utility>
 
+#include "core/blocking.h"
 #include "metrics/metrics.h"
 #include "store/sqlite/sqlite_checkpointer.h"
 
@@ -165,7 +167,7 @@ StoreResult<std::unique_ptr<Connection>> Connection::open(const std::string& pat
     sqlite3_close_v2(db);
     return unexpected(std::move(error));
   }
-  std::unique_ptr<Connection> connection(new Connection(db));
+  std::unique_ptr<Connection> connection(new Connection(db, durability));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
 
@@ -281,6 +283,10 @@ Transaction::Transaction(Transaction&& other) noexcept
     : connection_(std::exchange(other.connection_, nullptr)) {}
 
 StoreResult<void> Transaction::commit() {
+  std::optional<BlockingRegion> syncing;
+  if (connection_->syncsCommits()) {
+    syncing.emplace();
+  }
   auto committed = runControl(*connection_, "COMMIT");
   if (!committed) {
     return committed;
@@ -309,8 +315,12 @@ ConnectionPool::ConnectionPool(std::string path, std::size_t max_connections,
 
 StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
   std::unique_lock lock(mutex_);
-  const bool ready = available_.wait_for(
-      lock, kAcquireTimeout, [this] { return !idle_.empty() || open_count_ < max_connections_; });
+  const auto can_take = [this] { return !idle_.empty() || open_count_ < max_connections_; };
+  bool ready = can_take();
+  if (!ready) {
+    const BlockingRegion waiting;
+    ready = available_.wait_for(lock, kAcquireTimeout, can_take);
+  }
   if (!ready) {
     return unexpected(StoreError{StoreError::Kind::Unavailable,
                                  fmt::format("SQLite: no free connection to {} within {} s", path_,

@@ -131,10 +131,14 @@ class Connection {
 
   sqlite3* handle() const { return db_; }
 
+  // Whether a commit on this connection waits for the disk (Durability::Synced).
+  bool syncsCommits() const { return durability_ == Durability::Synced; }
+
  private:
-  explicit Connection(sqlite3* db) : db_(db) {}
+  Connection(sqlite3* db, Durability durability) : db_(db), durability_(durability) {}
 
   sqlite3* db_;
+  const Durability durability_;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 

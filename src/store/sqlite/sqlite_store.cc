@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
+#include "core/blocking.h"
 #include "core/scope.h"
 #include "store/sqlite/sqlite_decision_feed.h"
 #include "store/sqlite/sqlite_rows.h"
@@ -48,6 +50,12 @@ StoreResult<int> runChange(Connection& connection, std::string_view sql, const A
     return unexpected(statement.error());
   }
   statement->bindAll(args...);
+  // Outside a transaction the statement commits by itself, and a synced commit waits for the
+  // disk.
+  std::optional<BlockingRegion> syncing;
+  if (connection.syncsCommits() && sqlite3_get_autocommit(connection.handle()) != 0) {
+    syncing.emplace();
+  }
   auto done = statement->run();
   if (!done) {
     return unexpected(done.error());
@@ -198,7 +206,7 @@ StoreResult<void> SqliteStore::ping() {
 // --- Clients -----------------------------------------------------------------------------
 
 StoreResult<void> SqliteStore::insertClient(const Client& client) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   static const std::string sql = fmt::format(
       "INSERT INTO clients ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       kClientColumns);
@@ -256,7 +264,7 @@ StoreResult<std::vector<Client>> SqliteStore::listClients() {
 }
 
 StoreResult<bool> SqliteStore::removeClient(const std::string& client_id) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   auto removed = changedOne(change(pool_, "DELETE FROM clients WHERE id = ?", client_id));
   clients_.forget(client_id);
   return removed;
@@ -265,7 +273,7 @@ StoreResult<bool> SqliteStore::removeClient(const std::string& client_id) {
 // --- Users -------------------------------------------------------------------------------
 
 StoreResult<void> SqliteStore::insertUser(const User& user) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   return changedAny(change(
       pool_, "INSERT INTO users (username, subject, password_hash, created_at) VALUES (?, ?, ?, ?)",
       user.username, user.subject, user.password_hash, toUnixMillis(user.created_at)));
@@ -287,7 +295,7 @@ StoreResult<std::optional<User>> SqliteStore::findUserBySubject(const std::strin
 // The user's browser sessions go in the same transaction, so a removed user cannot approve
 // from a page that was already open.
 StoreResult<bool> SqliteStore::removeUser(const std::string& username) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   auto lease = pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
@@ -327,13 +335,26 @@ StoreResult<std::size_t> SqliteStore::countUsers() {
   return static_cast<std::size_t>(count->value_or(0));
 }
 
+std::unique_lock<std::mutex> SqliteStore::lockWrites() {
+  std::unique_lock writing(write_mutex_, std::try_to_lock);
+  if (!writing.owns_lock()) {
+    const BlockingRegion waiting;
+    writing.lock();
+  }
+  return writing;
+}
+
 // --- Device authorizations ---------------------------------------------------------------
 
 StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authorization) {
   QueuedInsert mine{&authorization, {}};
   std::unique_lock queue(insert_queue_mutex_);
   insert_queue_.push_back(&mine);
-  insert_done_.wait(queue, [&] { return mine.done || !insert_leader_active_; });
+  if (!mine.done && insert_leader_active_) {
+    // The leader inserts this row with its batch.
+    const BlockingRegion waiting;
+    insert_done_.wait(queue, [&] { return mine.done || !insert_leader_active_; });
+  }
   if (mine.done) {
     return std::move(mine.result);
   }
@@ -347,7 +368,7 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
     while (!mine.done) {
       queue.unlock();
       {
-        const std::lock_guard writing(write_mutex_);
+        const auto writing = lockWrites();
         if (before_insert_batch_) {
           before_insert_batch_();
         }
@@ -470,7 +491,7 @@ StoreResult<std::optional<Authorization>> SqliteStore::findByUserCode(const Secr
 
 StoreResult<bool> SqliteStore::updatePollState(const std::string& id, const PollState& expected,
                                                const PollState& updated) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   // Unsynced: polling state only throttles polls (SqliteStore durability).
   return changedOne(change(
       unsynced_pool_,
@@ -488,7 +509,7 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollPending(const SecretHas
   // The read and the write are one transaction on one connection, so no other writer, in this
   // process or another, changes the polling state between them. The write mutex is taken
   // first so that this process's writers queue here, not in the busy handler.
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   // Unsynced: polling state only throttles polls (SqliteStore durability).
   auto lease = unsynced_pool_.acquire();
   if (!lease) {
@@ -575,7 +596,7 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollInTransaction(
 
 StoreResult<bool> SqliteStore::bindSubject(const std::string& id, const std::string& subject,
                                            TimePoint now) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   // SQLite counts a matched row as changed even when the value stays the same, so binding
   // again to the same subject returns true.
   return changedOne(change(pool_,
@@ -588,7 +609,7 @@ StoreResult<bool> SqliteStore::bindSubject(const std::string& id, const std::str
 StoreResult<bool> SqliteStore::approve(const std::string& id, const std::string& subject,
                                        const std::optional<std::string>& sealed_relay_token,
                                        TimePoint now) {
-  std::unique_lock writing(write_mutex_);
+  auto writing = lockWrites();
   auto approved = changedOne(change(pool_,
                                     "UPDATE authorizations SET state = 'approved', subject = ?, "
                                     "decided_at = ?, sealed_relay_token = ? "
@@ -605,7 +626,7 @@ StoreResult<bool> SqliteStore::approve(const std::string& id, const std::string&
 
 StoreResult<bool> SqliteStore::deny(const std::string& id, const std::string& subject,
                                     TimePoint now) {
-  std::unique_lock writing(write_mutex_);
+  auto writing = lockWrites();
   auto denied = changedOne(change(pool_,
                                   "UPDATE authorizations SET state = 'denied', subject = ?, "
                                   "decided_at = ? WHERE id = ? AND state = 'pending' AND "
@@ -630,7 +651,7 @@ StoreResult<std::unique_ptr<DecisionFeed>> SqliteStore::watchDecisions(
 
 StoreResult<bool> SqliteStore::cancelAuthorization(const std::string& id,
                                                    const std::string& subject, TimePoint now) {
-  std::unique_lock writing(write_mutex_);
+  auto writing = lockWrites();
   auto cancelled =
       changedOne(change(pool_,
                         "UPDATE authorizations SET state = 'denied', subject = ?, "
@@ -658,7 +679,7 @@ StoreResult<bool> SqliteStore::redeemWithRefreshToken(const std::string& id,
 StoreResult<bool> SqliteStore::redeemStoring(const std::string& id, const IssuedToken* token,
                                              const Grant* grant, const RefreshToken* refresh_token,
                                              TimePoint now) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   auto lease = pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
@@ -718,7 +739,7 @@ StoreResult<std::size_t> SqliteStore::countLiveAuthorizations(const std::string&
 }
 
 StoreResult<std::size_t> SqliteStore::purgeExpired(TimePoint cutoff, TimePoint now) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   auto lease = pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
@@ -900,7 +921,7 @@ StoreResult<std::optional<IssuedToken>> SqliteStore::findToken(const SecretHash&
 }
 
 StoreResult<bool> SqliteStore::removeToken(const SecretHash& hash) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   return changedOne(change(pool_, "DELETE FROM tokens WHERE token_hash = ?", hash));
 }
 
@@ -923,7 +944,7 @@ StoreResult<std::optional<RefreshTokenRecord>> SqliteStore::findRefreshToken(
 StoreResult<bool> SqliteStore::rotateRefreshToken(const SecretHash& used_hash,
                                                   const RefreshToken& next,
                                                   const IssuedToken& token, TimePoint now) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   auto lease = pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
@@ -963,7 +984,7 @@ StoreResult<bool> SqliteStore::rotateRefreshToken(const SecretHash& used_hash,
 }
 
 StoreResult<bool> SqliteStore::revokeGrant(const std::string& id, TimePoint now) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   return changedOne(change(pool_,
                            "UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                            toUnixMillis(now), id));
@@ -972,7 +993,7 @@ StoreResult<bool> SqliteStore::revokeGrant(const std::string& id, TimePoint now)
 // --- Browser sessions --------------------------------------------------------------------
 
 StoreResult<void> SqliteStore::insertSession(const BrowserSession& session) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   return changedAny(change(
       pool_,
       "INSERT INTO browser_sessions (id_hash, subject, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -989,13 +1010,13 @@ StoreResult<std::optional<BrowserSession>> SqliteStore::findSession(const Secret
 
 StoreResult<bool> SqliteStore::setSessionSubject(const SecretHash& id_hash,
                                                  const std::string& subject) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   return changedOne(
       change(pool_, "UPDATE browser_sessions SET subject = ? WHERE id_hash = ?", subject, id_hash));
 }
 
 StoreResult<bool> SqliteStore::removeSession(const SecretHash& id_hash) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   return changedOne(change(pool_, "DELETE FROM browser_sessions WHERE id_hash = ?", id_hash));
 }
 
@@ -1016,7 +1037,7 @@ StoreResult<long long> readCount(const Statement& row) { return row.columnInt(0)
 
 StoreResult<std::int64_t> SqliteStore::incrementCounter(const std::string& key, milliseconds window,
                                                         TimePoint now) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   // One statement, so concurrent increments from any process serialise on the write lock. An
   // increment dated before the stored window counts in the stored window, so the window never
   // moves backwards when instances' clocks differ slightly.
@@ -1060,7 +1081,7 @@ StoreResult<bool> SqliteStore::insertSigningKey(const SigningKeyRecord& key,
       "INSERT INTO signing_keys ({}) SELECT ?, ?, ?, ?, ? "
       "WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE created_at > ?)",
       sqlite::kSigningKeyColumns);
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   auto lease = pool_.acquire();
   if (!lease) {
     return unexpected(lease.error());
@@ -1115,7 +1136,7 @@ StoreResult<std::vector<SigningKeyRecord>> SqliteStore::listSigningKeys() {
 }
 
 StoreResult<std::size_t> SqliteStore::removeRetiredSigningKeys(TimePoint cutoff) {
-  const std::lock_guard writing(write_mutex_);
+  const auto writing = lockWrites();
   auto removed =
       change(pool_,
              "DELETE FROM signing_keys WHERE EXISTS (SELECT 1 FROM signing_keys AS newer "

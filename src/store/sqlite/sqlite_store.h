@@ -173,6 +173,10 @@ class SqliteStore final : public Store {
       sqlite::Connection& connection, bool immediate, const SecretHash& device_code_hash,
       const std::string& client_id, TimePoint now, const PollPolicy& policy);
 
+  // Locks write_mutex_. A thread that has to wait for it does so inside a BlockingRegion, so
+  // that its handler pool can run another thread meanwhile.
+  std::unique_lock<std::mutex> lockWrites();
+
   // Inserts `batch`, holding write_mutex_, and stores each row's result in it.
   void insertBatch(const std::vector<QueuedInsert*>& batch);
 
