@@ -169,6 +169,8 @@ StoreResult<std::unique_ptr<Connection>> Connection::open(const std::string& pat
   }
   std::unique_ptr<Connection> connection(new Connection(db, durability));
   sqlite3_extended_result_codes(db, 1);
+  // TODO: sleep in a BlockingRegion here (a busy handler of our own), so that a handler thread
+  // waiting for another process's write lock lets the handler pool run another thread.
   sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
 
   // WAL lets readers proceed while one writer commits. The mode is stored in the file, so
