@@ -869,6 +869,40 @@ TEST(SqliteCheckpointTest, ConcurrentWritersAndCheckpoints) {
             std::to_string(kThreads * kRowsPerThread));
 }
 
+// A handler pool thread that waits for another process's write lock sleeps in the busy handler
+// inside a BlockingRegion, so the pool runs another job meanwhile: here the one that ends the
+// other process's transaction.
+TEST(SqliteStoreLockTest, BusyWaitLetsPoolRunAnotherJob) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  SqliteStoreOptions options;
+  options.busy_timeout = milliseconds(5000);
+  auto store = openWithClient(path, options);
+  ASSERT_NE(store, nullptr);
+
+  RawDatabase holder(path);
+  holder.execute("BEGIN IMMEDIATE");
+  StoreResult<std::int64_t> counted = 0;
+  const auto started = std::chrono::steady_clock::now();
+  {
+    http::HandlerPool pool(2, 1);
+    // A counter commits without a sync, so only the busy handler marks this wait.
+    pool.post([&store, &counted] {
+      counted = store->incrementCounter("busy", seconds(60), conformance::kT0);
+    });
+    pool.post([&holder] {
+      // Lets the first job reach the busy handler before the lock goes away.
+      std::this_thread::sleep_for(milliseconds(20));
+      holder.execute("ROLLBACK");
+    });
+    pool.join();
+  }
+
+  ASSERT_TRUE(counted) << counted.error().message;
+  EXPECT_EQ(*counted, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(4000));
+}
+
 // A handler pool thread that has to wait for the store's write mutex waits inside a
 // BlockingRegion, so the pool runs another job meanwhile. Here that job is the one that lets the
 // holder of the mutex go on.

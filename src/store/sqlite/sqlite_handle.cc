@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <utility>
 
 #include "core/blocking.h"
@@ -154,6 +156,28 @@ std::span<const std::uint8_t> Statement::columnBytes(int column) const {
 
 // --- Connection --------------------------------------------------------------------------
 
+// SQLite's own handler (sqlite3_busy_timeout) sleeps the same way, but its sleep cannot be
+// marked as a BlockingRegion, so a handler thread waiting for another process's lock would keep
+// one of the handler pool's active places.
+int Connection::sleepWhileBusy(void* context, int attempts) {
+  const auto* connection = static_cast<const Connection*>(context);
+  // The delays double from 1 ms up to kMaxBusyDelay, and their sum stops at the busy timeout.
+  constexpr std::chrono::milliseconds kMaxBusyDelay{50};
+  std::chrono::milliseconds slept{0};
+  std::chrono::milliseconds delay{1};
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    slept += delay;
+    delay = std::min(delay * 2, kMaxBusyDelay);
+  }
+  const std::chrono::milliseconds left = connection->busy_timeout_ - slept;
+  if (left <= std::chrono::milliseconds::zero()) {
+    return 0;
+  }
+  const BlockingRegion waiting;
+  std::this_thread::sleep_for(std::min(delay, left));
+  return 1;
+}
+
 StoreResult<std::unique_ptr<Connection>> Connection::open(const std::string& path,
                                                           std::chrono::milliseconds busy_timeout,
                                                           Durability durability,
@@ -167,11 +191,9 @@ StoreResult<std::unique_ptr<Connection>> Connection::open(const std::string& pat
     sqlite3_close_v2(db);
     return unexpected(std::move(error));
   }
-  std::unique_ptr<Connection> connection(new Connection(db, durability));
+  std::unique_ptr<Connection> connection(new Connection(db, durability, busy_timeout));
   sqlite3_extended_result_codes(db, 1);
-  // TODO: sleep in a BlockingRegion here (a busy handler of our own), so that a handler thread
-  // waiting for another process's write lock lets the handler pool run another thread.
-  sqlite3_busy_timeout(db, static_cast<int>(busy_timeout.count()));
+  sqlite3_busy_handler(db, &Connection::sleepWhileBusy, connection.get());
 
   // WAL lets readers proceed while one writer commits. The mode is stored in the file, so
   // setting it again is a no-op. This is also the first read, so a file that is not a database

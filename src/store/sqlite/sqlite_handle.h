@@ -135,10 +135,17 @@ class Connection {
   bool syncsCommits() const { return durability_ == Durability::Synced; }
 
  private:
-  Connection(sqlite3* db, Durability durability) : db_(db), durability_(durability) {}
+  Connection(sqlite3* db, Durability durability, std::chrono::milliseconds busy_timeout)
+      : db_(db), durability_(durability), busy_timeout_(busy_timeout) {}
+
+  // The busy handler (sqlite3_busy_handler): sleeps, in a BlockingRegion, while another
+  // connection holds a lock that this one needs, until busy_timeout_ has passed in all.
+  // Returns 1 to try again and 0 to give up with SQLITE_BUSY.
+  static int sleepWhileBusy(void* context, int attempts);
 
   sqlite3* db_;
   const Durability durability_;
+  const std::chrono::milliseconds busy_timeout_;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 
