@@ -156,9 +156,9 @@ std::span<const std::uint8_t> Statement::columnBytes(int column) const {
 
 // --- Connection --------------------------------------------------------------------------
 
-// SQLite's own handler (sqlite3_busy_timeout) sleeps the same way, but its sleep cannot be
-// marked as a BlockingRegion, so a handler thread waiting for another process's lock would keep
-// one of the handler pool's active places.
+// SQLite's own handler (sqlite3_busy_timeout) sleeps in much the same way, but its sleep
+// cannot be marked as a BlockingRegion, so a handler thread waiting for another process's lock
+// would keep one of the handler pool's active places.
 int Connection::sleepWhileBusy(void* context, int attempts) {
   const auto* connection = static_cast<const Connection*>(context);
   // The delays double from 1 ms up to kMaxBusyDelay, and their sum stops at the busy timeout.
