@@ -39,6 +39,11 @@ void HandlerPool::join() {
   }
 }
 
+HandlerPool::Counters HandlerPool::counters() const {
+  const std::lock_guard lock(mutex_);
+  return Counters{running_, sleeping_, wakes_, jobs_.size()};
+}
+
 void HandlerPool::wakeIfNeeded(std::unique_lock<std::mutex>& /*lock*/) {
   if (!jobs_.empty() && running_ < active_ && sleeping_ > wakes_) {
     ++wakes_;

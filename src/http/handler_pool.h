@@ -32,9 +32,21 @@ class HandlerPool final : private BlockingObserver {
   // its thread goes on with the next one.
   void post(std::function<void()> job);
 
-  // Runs every job queued before and during the call, then ends the threads. Jobs posted after it
-  // returns never run. Safe to call more than once.
+  // Runs every job queued before the call and every job that these jobs post, then ends the
+  // threads. A job that another thread posts during the call runs only if a pool thread has not
+  // yet ended, and jobs posted after it returns never run. Safe to call more than once.
   void join();
+
+  // A snapshot of the counters below and of the queue length.
+  struct Counters {
+    unsigned running = 0;
+    unsigned sleeping = 0;
+    unsigned wakes = 0;
+    std::size_t queued = 0;
+  };
+  // Returns the counters at one moment. Once every job has run and every thread sleeps, `running`
+  // and `wakes` are 0, which the tests check after many kinds of jobs.
+  Counters counters() const;
 
  private:
   void run();
@@ -44,7 +56,7 @@ class HandlerPool final : private BlockingObserver {
   void blockingEnded() override;
 
   const unsigned active_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   // The following are guarded by mutex_.
   std::deque<std::function<void()>> jobs_;

@@ -15,10 +15,12 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -317,6 +319,232 @@ TEST(HandlerPoolJobsTest, JobPostsAnotherJob) {
   pool.post([&pool, &inner_ran] { pool.post([&inner_ran] { inner_ran.set_value(); }); });
   EXPECT_EQ(inner_ran_future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
   pool.join();
+}
+
+// Waits until every thread of `pool` sleeps with nothing queued and no wake-up pending, at most
+// 10 seconds, and returns the counters then. Called once the jobs finished, it waits milliseconds.
+HandlerPool::Counters awaitIdle(const HandlerPool& pool, unsigned threads) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  HandlerPool::Counters counters = pool.counters();
+  while ((counters.sleeping != threads || counters.wakes != 0 || counters.queued != 0) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1));
+    counters = pool.counters();
+  }
+  return counters;
+}
+
+void expectIdle(const HandlerPool& pool, unsigned threads) {
+  const HandlerPool::Counters counters = awaitIdle(pool, threads);
+  EXPECT_EQ(counters.sleeping, threads);
+  EXPECT_EQ(counters.running, 0U);
+  EXPECT_EQ(counters.wakes, 0U);
+  EXPECT_EQ(counters.queued, 0U);
+}
+
+// Counts finished jobs and lets a test wait until a number of them finished. The 30 second limit
+// only ends a failing test: a passing one waits milliseconds.
+class Finished {
+ public:
+  // Notifies with the mutex held, so that a waiter that then destroys this object cannot do so
+  // while notify_all() still runs.
+  void add() {
+    const std::lock_guard lock(mutex_);
+    ++count_;
+    changed_.notify_all();
+  }
+  bool awaitCount(int expected) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(30), [&] { return count_ >= expected; });
+  }
+  int count() {
+    const std::lock_guard lock(mutex_);
+    return count_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int count_ = 0;
+};
+
+// What one stress job does, chosen by its poster from a seeded generator, so that every run
+// makes the same choices.
+struct JobPlan {
+  int regions = 0;  // 0 none, 1 a region, 2 a region nested in another
+  bool posts_child = false;
+  bool throws = false;
+};
+
+JobPlan planJob(std::minstd_rand& random) {
+  JobPlan plan;
+  plan.regions = static_cast<int>(random() % 3);
+  plan.posts_child = random() % 4 == 0;
+  plan.throws = random() % 32 == 0;
+  return plan;
+}
+
+// Runs `plan` on the pool: a little work, inside regions as planned, maybe a child job (which
+// itself runs inside a region), maybe an exception at the end.
+void runPlanned(HandlerPool& pool, Finished& finished, const JobPlan& plan) {
+  const auto work = [] {
+    volatile unsigned sum = 0;
+    for (unsigned i = 0; i < 200; ++i) {
+      sum = sum + i;
+    }
+  };
+  if (plan.regions >= 1) {
+    const BlockingRegion outer;
+    work();
+    if (plan.regions == 2) {
+      const BlockingRegion inner;
+      std::this_thread::yield();
+    }
+    if (plan.posts_child) {
+      // A job posted from inside a region, while this thread does not count as running.
+      pool.post([&finished] {
+        const BlockingRegion waiting;
+        finished.add();
+      });
+    }
+  } else {
+    work();
+    if (plan.posts_child) {
+      pool.post([&finished] { finished.add(); });
+    }
+  }
+  finished.add();
+  if (plan.throws) {
+    throw std::runtime_error("planned failure");
+  }
+}
+
+// Several threads post jobs that enter regions (nested or not), post jobs of their own, and
+// throw. Every job runs, and once they are done the counters are back where they started.
+TEST(HandlerPoolJobsTest, StressRegionsChildJobsAndThrows) {
+  constexpr int kPosters = 3;
+  constexpr int kJobsPerPoster = 500;
+  struct Shape {
+    unsigned threads;
+    unsigned active;
+  };
+  for (const Shape shape : {Shape{1, 1}, Shape{3, 1}, Shape{4, 2}, Shape{2, 2}}) {
+    SCOPED_TRACE(testing::Message() << shape.threads << " threads, " << shape.active << " active");
+    Finished finished;
+    std::atomic<int> expected{0};
+    HandlerPool pool(shape.threads, shape.active);
+    std::vector<std::thread> posters;
+    for (int i = 0; i < kPosters; ++i) {
+      posters.emplace_back([&pool, &finished, &expected, i] {
+        std::minstd_rand random(static_cast<unsigned>(i + 1));
+        for (int j = 0; j < kJobsPerPoster; ++j) {
+          const JobPlan plan = planJob(random);
+          expected += plan.posts_child ? 2 : 1;
+          pool.post([&pool, &finished, plan] { runPlanned(pool, finished, plan); });
+        }
+      });
+    }
+    for (auto& poster : posters) {
+      poster.join();
+    }
+    ASSERT_TRUE(finished.awaitCount(expected.load())) << finished.count() << " of " << expected;
+    expectIdle(pool, shape.threads);
+    pool.join();
+    EXPECT_EQ(finished.count(), expected.load());
+  }
+}
+
+// Each job waits inside a region until the job queued after it has started, so the last job
+// runs only if every region let one more thread run. The pool has exactly as many threads as the
+// chain needs, and the chain runs several times on the same pool. A job gives up after 2 seconds,
+// and once one gave up the others do not wait, so a failing run still ends within seconds.
+TEST(HandlerPoolJobsTest, ChainOfWaitingJobsUsesEveryThread) {
+  constexpr unsigned kLength = 6;
+  constexpr int kRounds = 20;
+  struct Round {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<bool> started = std::vector<bool>(kLength, false);
+    int gave_up = 0;
+    Finished finished;
+  };
+  HandlerPool pool(kLength, 1);
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE(round);
+    // Shared with the jobs, so that a failed assertion below does not end the round under them.
+    auto state = std::make_shared<Round>();
+    for (unsigned k = 0; k < kLength; ++k) {
+      pool.post([state, k] {
+        std::unique_lock lock(state->mutex);
+        state->started[k] = true;
+        state->changed.notify_all();
+        if (k + 1 < kLength && state->gave_up == 0) {
+          const BlockingRegion waiting;
+          if (!state->changed.wait_for(lock, std::chrono::seconds(2),
+                                       [&] { return static_cast<bool>(state->started[k + 1]); })) {
+            ++state->gave_up;
+          }
+        }
+        lock.unlock();
+        state->finished.add();
+      });
+    }
+    ASSERT_TRUE(state->finished.awaitCount(kLength))
+        << state->finished.count() << " of " << kLength;
+    const std::lock_guard lock(state->mutex);
+    ASSERT_EQ(state->gave_up, 0);
+  }
+  expectIdle(pool, kLength);
+}
+
+// join() while jobs post further jobs, some from inside a region: every job that a job posted
+// runs before join() returns. A thread that posts during join() has its jobs run at most once,
+// and a job posted after join() returned never runs.
+TEST(HandlerPoolJobsTest, JoinWhileJobsPostJobs) {
+  constexpr int kChains = 20;
+  constexpr int kChainLength = 20;
+  constexpr int kOutsidePosts = 200;
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE(round);
+    std::atomic<int> chained{0};
+    std::atomic<int> outside{0};
+    std::atomic<bool> late_ran{false};
+    {
+      HandlerPool pool(3, 1);
+      // Each link runs, then posts the next one; odd links post from inside a region.
+      std::function<void(int)> link = [&](int remaining) {
+        ++chained;
+        if (remaining == 0) {
+          return;
+        }
+        if (remaining % 2 == 1) {
+          const BlockingRegion waiting;
+          pool.post([&link, remaining] { link(remaining - 1); });
+        } else {
+          pool.post([&link, remaining] { link(remaining - 1); });
+        }
+      };
+      for (int i = 0; i < kChains; ++i) {
+        pool.post([&link] { link(kChainLength - 1); });
+      }
+      std::thread poster([&pool, &outside] {
+        for (int i = 0; i < kOutsidePosts; ++i) {
+          pool.post([&outside] { ++outside; });
+        }
+      });
+      std::thread second_joiner([&pool] { pool.join(); });
+      pool.join();
+      second_joiner.join();
+      poster.join();
+      EXPECT_EQ(chained.load(), kChains * kChainLength);
+      EXPECT_LE(outside.load(), kOutsidePosts);
+      const int outside_at_join = outside.load();
+      pool.post([&late_ran] { late_ran = true; });
+      pool.join();
+      EXPECT_EQ(outside.load(), outside_at_join);
+    }
+    EXPECT_FALSE(late_ran.load());
+  }
 }
 
 }  // namespace

@@ -945,6 +945,61 @@ TEST(SqliteWriteMutexTest, WaitingWriterLetsPoolRunAnotherJob) {
   EXPECT_EQ(*counted, 1);
 }
 
+// Many handler pool jobs write at once on a pool with one active thread. Inserts wait for the
+// insert leader, counters wait for the write mutex, and all of them wait for one of two pooled
+// connections, each inside a BlockingRegion. Every write succeeds, and afterwards the pool's
+// counters show no thread still counted as running.
+TEST(SqliteWriteMutexTest, PoolJobsWriteTogether) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  SqliteStoreOptions options;
+  options.max_connections = 2;
+  auto store = openWithClient(path, options);
+  ASSERT_NE(store, nullptr);
+
+  constexpr unsigned kThreads = 4;
+  constexpr int kJobs = 120;
+  std::atomic<int> failed{0};
+  std::atomic<int> increments{0};
+  std::atomic<int> finished{0};
+  http::HandlerPool pool(kThreads, 1);
+  for (int i = 0; i < kJobs; ++i) {
+    pool.post([&store, &failed, &increments, &finished, i] {
+      if (i % 2 == 0) {
+        auto inserted = store->insertAuthorization(
+            conformance::makeAuthorization("pooled-" + std::to_string(i)));
+        failed += inserted ? 0 : 1;
+      } else {
+        auto counted = store->incrementCounter("pooled", seconds(60), conformance::kT0);
+        failed += counted ? 0 : 1;
+        ++increments;
+      }
+      ++finished;
+    });
+  }
+  // Waits until every job finished and every thread sleeps with nothing queued. The 30 second
+  // limit only ends a failing test, for example one with a job that no thread takes.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  http::HandlerPool::Counters counters = pool.counters();
+  while ((finished.load() != kJobs || counters.queued != 0 || counters.sleeping != kThreads ||
+          counters.wakes != 0) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1));
+    counters = pool.counters();
+  }
+  EXPECT_EQ(finished.load(), kJobs);
+  EXPECT_EQ(counters.queued, 0U);
+  EXPECT_EQ(counters.sleeping, kThreads);
+  EXPECT_EQ(counters.running, 0U);
+  EXPECT_EQ(counters.wakes, 0U);
+  pool.join();
+
+  EXPECT_EQ(failed.load(), 0);
+  auto counted = store->incrementCounter("pooled", seconds(60), conformance::kT0);
+  ASSERT_TRUE(counted) << counted.error().message;
+  EXPECT_EQ(*counted, increments.load() + 1);
+}
+
 // A poll reads first without the write lock. When another process writes between its read and
 // its write, the write fails, and the poll starts over with the write lock taken first.
 TEST(SqlitePollRetryTest, WriteByAnotherProcessRestartsPoll) {
