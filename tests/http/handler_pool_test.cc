@@ -547,5 +547,90 @@ TEST(HandlerPoolJobsTest, JoinWhileJobsPostJobs) {
   }
 }
 
+// A client that sends GET requests on one keep-alive connection and counts the responses with
+// the expected body, until a request fails or `limit` responses arrived.
+int requestRepeatedly(std::uint16_t port, int limit, std::atomic<int>& answered) {
+  int valid = 0;
+  try {
+    Connection connection(port);
+    for (int i = 0; i < limit; ++i) {
+      const bool region = i % 2 == 0;
+      connection.send(region ? "GET /region HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" : kGetHello);
+      const auto response = connection.readResponse();
+      if (!response) {
+        break;
+      }
+      if (response->result_int() == 200U && response->body() == (region ? "region\n" : "hello\n")) {
+        ++valid;
+      }
+      ++answered;
+      if (!response->keep_alive()) {
+        break;
+      }
+    }
+  } catch (const boost::system::system_error&) {
+    // The server closed the connection while it stopped.
+  }
+  return valid;
+}
+
+// Several keep-alive clients at once on two I/O threads, with handlers that enter a region on a
+// pool that runs one thread at a time, then stop() while clients still send. Every response that
+// arrives is the right one, and stop() returns.
+TEST(HandlerPoolLoadTest, ServerUnderLoadThenStop) {
+  constexpr int kClients = 6;
+  constexpr int kRequests = 30;
+  ServerOptions options;
+  options.port = 0;
+  options.io_threads = 2;
+  options.handler_threads = 3;
+  options.handler_active_threads = 1;
+  options.shutdown_grace = std::chrono::seconds(5);
+  Router router;
+  router.add(verb::get, "/hello",
+             [](const Request& request) { return textResponse(request, 200, "hello\n"); });
+  router.add(verb::get, "/region", [](const Request& request) {
+    const BlockingRegion waiting;
+    std::this_thread::yield();
+    return textResponse(request, 200, "region\n");
+  });
+  Server server(options, router);
+  server.start();
+
+  std::atomic<int> answered{0};
+  std::atomic<int> valid{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&server, &answered, &valid] {
+      valid += requestRepeatedly(server.port(), kRequests, answered);
+    });
+  }
+  for (auto& client : clients) {
+    client.join();
+  }
+  EXPECT_EQ(valid.load(), kClients * kRequests);
+  EXPECT_EQ(answered.load(), kClients * kRequests);
+
+  // The same load again, and stop() once some of it was answered.
+  answered = 0;
+  valid = 0;
+  clients.clear();
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&server, &answered, &valid] {
+      valid += requestRepeatedly(server.port(), kRequests, answered);
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (answered.load() < kClients && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  server.stop();
+  for (auto& client : clients) {
+    client.join();
+  }
+  EXPECT_GE(answered.load(), kClients);
+  EXPECT_EQ(valid.load(), answered.load());
+}
+
 }  // namespace
 }  // namespace devauth::http
