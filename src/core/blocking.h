@@ -18,14 +18,14 @@ class BlockingObserver {
 // to destruction. Nested regions count as one.
 class BlockingRegion {
  public:
-  BlockingRegion() : observer_(current_) {
-    if (observer_ != nullptr && depth_++ == 0) {
+  BlockingRegion() : observer_(current()) {
+    if (observer_ != nullptr && depth()++ == 0) {
       observer_->blockingStarted();
     }
   }
 
   ~BlockingRegion() {
-    if (observer_ != nullptr && --depth_ == 0) {
+    if (observer_ != nullptr && --depth() == 0) {
       observer_->blockingEnded();
     }
   }
@@ -35,11 +35,21 @@ class BlockingRegion {
 
   // Sets the observer of the calling thread; null removes it. A pool calls this on each of its
   // threads before the thread runs a job.
-  static void observeThisThread(BlockingObserver* observer) { current_ = observer; }
+  static void observeThisThread(BlockingObserver* observer) { current() = observer; }
 
  private:
-  static inline thread_local BlockingObserver* current_ = nullptr;
-  static inline thread_local int depth_ = 0;
+  // The calling thread's observer.
+  static BlockingObserver*& current() {
+    thread_local BlockingObserver* observer = nullptr;
+    return observer;
+  }
+
+  // How many regions the calling thread is inside.
+  static int& depth() {
+    thread_local int nesting = 0;
+    return nesting;
+  }
+
   // The observer when the region began, so that the end goes to the same one.
   BlockingObserver* const observer_;
 };
