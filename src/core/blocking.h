@@ -18,7 +18,10 @@ class BlockingObserver {
 // to destruction. Nested regions count as one.
 class BlockingRegion {
  public:
-  BlockingRegion() : observer_(current()) {
+  BlockingRegion() : BlockingRegion(true) {}
+
+  // Marks the stretch only when `long_stretch` is true, for code that waits only in some cases.
+  explicit BlockingRegion(bool long_stretch) : observer_(long_stretch ? current() : nullptr) {
     if (observer_ != nullptr && depth()++ == 0) {
       observer_->blockingStarted();
     }

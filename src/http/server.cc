@@ -783,9 +783,9 @@ struct Server::Impl {
         acceptor(ios.front()->get_executor()),
         accept_retry(acceptor.get_executor()) {}
 
-  // One io_context per I/O thread, each run by that thread alone, which the concurrency hint 1
-  // tells Asio. A shared io_context wakes another of its threads whenever one takes a handler
-  // and more are queued; here a connection's completions all run on the thread it was given.
+  // One io_context per I/O thread, each run by that thread alone (concurrency hint 1). A shared
+  // io_context wakes another of its threads whenever one takes a handler and more are queued.
+  // Here a connection's completions all run on the thread it was given.
   static std::vector<std::unique_ptr<asio::io_context>> makeIoContexts(unsigned count) {
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     contexts.reserve(count);

@@ -255,7 +255,7 @@ TEST(HandlerPoolJobsTest, BlockingRegionLetsAnotherJobRun) {
   EXPECT_EQ(waited, std::future_status::ready);
 }
 
-// Without the region, the same first job holds the only active place, and the second job runs
+// Without the region, the same first job takes the only active place, and the second job runs
 // only after the first gave up waiting.
 TEST(HandlerPoolJobsTest, WaitOutsideRegionHoldsUpQueue) {
   std::promise<void> second_ran;
@@ -611,7 +611,7 @@ TEST(HandlerPoolLoadTest, ServerUnderLoadThenStop) {
   EXPECT_EQ(valid.load(), kClients * kRequests);
   EXPECT_EQ(answered.load(), kClients * kRequests);
 
-  // The same load again, and stop() once some of it was answered.
+  // The same load again, and stop() once some responses arrived.
   answered = 0;
   valid = 0;
   clients.clear();

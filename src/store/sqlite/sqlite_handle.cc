@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
-#include <optional>
 #include <thread>
 #include <utility>
 
@@ -307,10 +306,7 @@ Transaction::Transaction(Transaction&& other) noexcept
     : connection_(std::exchange(other.connection_, nullptr)) {}
 
 StoreResult<void> Transaction::commit() {
-  std::optional<BlockingRegion> syncing;
-  if (connection_->syncsCommits()) {
-    syncing.emplace();
-  }
+  const BlockingRegion syncing(connection_->syncsCommits());
   auto committed = runControl(*connection_, "COMMIT");
   if (!committed) {
     return committed;

@@ -52,10 +52,8 @@ StoreResult<int> runChange(Connection& connection, std::string_view sql, const A
   statement->bindAll(args...);
   // Outside a transaction the statement commits by itself, and a synced commit waits for the
   // disk.
-  std::optional<BlockingRegion> syncing;
-  if (connection.syncsCommits() && sqlite3_get_autocommit(connection.handle()) != 0) {
-    syncing.emplace();
-  }
+  const BlockingRegion syncing(connection.syncsCommits() &&
+                               sqlite3_get_autocommit(connection.handle()) != 0);
   auto done = statement->run();
   if (!done) {
     return unexpected(done.error());
