@@ -10,22 +10,22 @@
 namespace devauth::http {
 namespace {
 
-using Routes = std::vector<std::pair<beast_http::verb, Handler>>;
-
 // Paths of the OAuth endpoints, whose errors are RFC 6749 §5.2 JSON rather than text.
 bool isOAuthPath(std::string_view path) { return path.starts_with("/oauth/"); }
 
+template <typename Routes>
 std::string allowedMethods(const Routes& routes) {
   std::string allow;
-  for (const auto& [method, handler] : routes) {
+  for (const auto& route : routes) {
     if (!allow.empty()) {
       allow += ", ";
     }
-    allow += beast_http::to_string(method);
+    allow += beast_http::to_string(route.method);
   }
   return allow;
 }
 
+template <typename Routes>
 Response methodNotAllowed(const Request& request, const Routes& routes) {
   const std::string allow = allowedMethods(routes);
   Response response =
@@ -45,29 +45,11 @@ Response internalError(const Request& request) {
   return textResponse(request, 500, "Internal Server Error\n");
 }
 
-}  // namespace
-
-void Router::add(beast_http::verb method, std::string path, Handler handler) {
-  routes_[std::move(path)].emplace_back(method, std::move(handler));
-}
-
-Response Router::dispatch(const Request& request) const {
-  const auto route = routes_.find(request.path());
-  if (route == routes_.end()) {
-    return textResponse(request, 404, "Not Found\n");
-  }
-  const auto& routes = route->second;
-  const auto match = std::find_if(routes.begin(), routes.end(), [&](const auto& entry) {
-    return entry.first == request.message.method();
-  });
-  if (match == routes.end()) {
-    return methodNotAllowed(request, routes);
-  }
-
-  // No exception crosses the handler boundary. The detail goes to the log, and the client gets
-  // a generic 500 (RFC 6749 §5.2 server_error on the OAuth endpoints).
+// Logs the exception being handled, which a handler of `request` threw. The detail goes to the
+// log only, never to the client.
+void logHandlerFailure(const Request& request) {
   try {
-    return match->second(request);
+    throw;
   } catch (const std::exception& error) {
     spdlog::error("event=handler_failed request_id={} endpoint={} error=\"{}\"", request.request_id,
                   request.path(), error.what());
@@ -75,7 +57,57 @@ Response Router::dispatch(const Request& request) const {
     spdlog::error("event=handler_failed request_id={} endpoint={} error=\"unknown exception\"",
                   request.request_id, request.path());
   }
+}
+
+}  // namespace
+
+void Router::add(beast_http::verb method, std::string path, Handler handler, QuickHandler quick) {
+  routes_[std::move(path)].push_back(Route{method, std::move(handler), std::move(quick)});
+}
+
+const Router::Route* Router::find(const Request& request) const {
+  const auto path = routes_.find(request.path());
+  if (path == routes_.end()) {
+    return nullptr;
+  }
+  const auto match =
+      std::find_if(path->second.begin(), path->second.end(),
+                   [&](const Route& route) { return route.method == request.message.method(); });
+  return match == path->second.end() ? nullptr : &*match;
+}
+
+Response Router::dispatch(const Request& request) const {
+  const Route* route = find(request);
+  if (route == nullptr) {
+    const auto path = routes_.find(request.path());
+    if (path == routes_.end()) {
+      return textResponse(request, 404, "Not Found\n");
+    }
+    return methodNotAllowed(request, path->second);
+  }
+
+  // No exception crosses the handler boundary. The detail goes to the log, and the client gets
+  // a generic 500 (RFC 6749 §5.2 server_error on the OAuth endpoints).
+  try {
+    return route->handler(request);
+  } catch (...) {
+    logHandlerFailure(request);
+  }
   return internalError(request);
+}
+
+std::optional<Response> Router::dispatchQuick(const Request& request) const {
+  const Route* route = find(request);
+  if (route == nullptr || !route->quick) {
+    return std::nullopt;
+  }
+  // A quick handler that throws has changed nothing, so the handler gets the request.
+  try {
+    return route->quick(request);
+  } catch (...) {
+    logHandlerFailure(request);
+  }
+  return std::nullopt;
 }
 
 }  // namespace devauth::http

@@ -3,7 +3,9 @@
 // Maps method and exact path to a handler. All routes are registered in one place
 // (server/routes.cc), so a reviewer can see every endpoint at once.
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,18 +13,38 @@
 
 namespace devauth::http {
 
+// Answers a request on the thread that read it, when that needs no wait (for a lock, the disk
+// or the network), or returns nullopt, having changed nothing, to leave it to the Handler.
+using QuickHandler = std::function<std::optional<Response>(const Request&)>;
+
 class Router {
  public:
-  // Registers `handler` for `method` on `path`. Not thread-safe: register before serving.
-  void add(beast_http::verb method, std::string path, Handler handler);
+  // Registers `handler` for `method` on `path`, with an optional `quick` handler tried before
+  // it. Not thread-safe: register before serving.
+  void add(beast_http::verb method, std::string path, Handler handler, QuickHandler quick = {});
 
   // Runs the matching handler. Returns 404 for an unknown path and 405 with an Allow header for
   // a known path with another method. A handler that throws yields a 500 server_error whose
   // detail is logged, never sent. Safe to call concurrently once registration is done.
   Response dispatch(const Request& request) const;
 
+  // Runs the quick handler of the matching route. Returns nullopt when there is none, when it
+  // declined, or when it threw (logged), and the request then goes to dispatch(). Safe to call
+  // concurrently once registration is done.
+  std::optional<Response> dispatchQuick(const Request& request) const;
+
  private:
-  std::map<std::string, std::vector<std::pair<beast_http::verb, Handler>>, std::less<>> routes_;
+  struct Route {
+    beast_http::verb method;
+    Handler handler;
+    QuickHandler quick;
+  };
+  using Routes = std::vector<Route>;
+
+  // The route of the request's path and method, or null.
+  const Route* find(const Request& request) const;
+
+  std::map<std::string, Routes, std::less<>> routes_;
 };
 
 }  // namespace devauth::http

@@ -435,6 +435,13 @@ class Session : public std::enable_shared_from_this<Session> {
       finishOrHold(request, state_->router.dispatch(*request), started);
       return;
     }
+    // A quick handler returns its response here when it needs no wait, which saves the hand-off to
+    // a handler thread and back. It never holds a request.
+    if (auto quick = state_->router.dispatchQuick(*request)) {
+      request->deferral.reset();
+      finishRequest(*request, std::move(*quick), started);
+      return;
+    }
 
     // The job holds the session, so the session outlives it; Server::stop() joins the pool
     // after the I/O threads, so the router outlives it too.

@@ -1,6 +1,7 @@
 #include "server/routes.h"
 
 #include <chrono>
+#include <optional>
 
 #include "http/deferred.h"
 #include "http/response.h"
@@ -16,28 +17,51 @@ namespace {
 using http::beast_http::verb;
 using SteadyClock = std::chrono::steady_clock;
 
-// Adds `handler` on `method path`, running it with the current Services and counting its
-// status and latency in the route's metrics slot.
+using RouteHandler = http::Response (*)(Services&, const http::Request&);
+using QuickRouteHandler = std::optional<http::Response> (*)(Services&, const http::Request&);
+
+// Adds `handler` on `method path`, and `quick` (http::QuickHandler) when set, running them with
+// the current Services and counting their status and latency in the route's metrics slot.
 void addRoute(http::Router& router, CurrentServices& current, verb method, const std::string& path,
-              http::Response (*handler)(Services&, const http::Request&)) {
+              RouteHandler handler, QuickRouteHandler quick = nullptr) {
   const std::size_t slot = metrics::registerEndpoint(http::beast_http::to_string(method), path);
-  router.add(method, path, [&current, handler, slot](const http::Request& request) {
-    const auto started = SteadyClock::now();
-    http::Response response = handler(*current.load(std::memory_order_acquire), request);
-    if (request.deferral && request.deferral->held()) {
-      // The server sends the held response only after this returns (http/deferred.h).
-      request.deferral->onHeldResponseSent([slot, started](const http::Response& sent) {
-        metrics::recordRequest(slot, sent.result_int(), SteadyClock::now() - started);
-      });
+  http::QuickHandler quick_handler;
+  if (quick != nullptr) {
+    quick_handler = [&current, quick, slot](const http::Request& request) {
+      const auto started = SteadyClock::now();
+      auto response = quick(*current.load(std::memory_order_acquire), request);
+      if (response) {
+        metrics::recordRequest(slot, response->result_int(), SteadyClock::now() - started);
+      }
       return response;
-    }
-    metrics::recordRequest(slot, response.result_int(), SteadyClock::now() - started);
-    return response;
-  });
+    };
+  }
+  router.add(
+      method, path,
+      [&current, handler, slot](const http::Request& request) {
+        const auto started = SteadyClock::now();
+        http::Response response = handler(*current.load(std::memory_order_acquire), request);
+        if (request.deferral && request.deferral->held()) {
+          // The server sends the held response only after this returns (http/deferred.h).
+          request.deferral->onHeldResponseSent([slot, started](const http::Response& sent) {
+            metrics::recordRequest(slot, sent.result_int(), SteadyClock::now() - started);
+          });
+          return response;
+        }
+        metrics::recordRequest(slot, response.result_int(), SteadyClock::now() - started);
+        return response;
+      },
+      std::move(quick_handler));
 }
 
 http::Response handleHealth(Services&, const http::Request& request) {
   return http::textResponse(request, 200, "ok\n");
+}
+
+// GET /healthz waits for nothing, so the I/O thread runs it, also while every handler thread
+// is busy.
+std::optional<http::Response> answerHealth(Services& services, const http::Request& request) {
+  return handleHealth(services, request);
 }
 
 // Ready when the store responds. The routes exist only once the store is open and migrated, so
@@ -62,9 +86,9 @@ http::Response handleMetrics(Services&, const http::Request& request) {
 }  // namespace
 
 void registerRoutes(http::Router& router, CurrentServices& current, bool metrics) {
-  const auto add = [&router, &current](verb method, const std::string& path,
-                                       http::Response (*handler)(Services&, const http::Request&)) {
-    addRoute(router, current, method, path, handler);
+  const auto add = [&router, &current](verb method, const std::string& path, RouteHandler handler,
+                                       QuickRouteHandler quick = nullptr) {
+    addRoute(router, current, method, path, handler, quick);
   };
   const Services& services = *current.load();
 
@@ -101,7 +125,7 @@ void registerRoutes(http::Router& router, CurrentServices& current, bool metrics
   add(verb::get, "/assets/brand.css", web::handleBrandStylesheet);
   add(verb::get, "/assets/logo.svg", web::handleLogo);
 
-  add(verb::get, "/healthz", handleHealth);
+  add(verb::get, "/healthz", handleHealth, answerHealth);
   add(verb::get, "/readyz", handleReady);
   if (metrics) {
     add(verb::get, "/metrics", handleMetrics);

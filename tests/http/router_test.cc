@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <optional>
 #include <stdexcept>
 
 #include "http/response.h"
@@ -121,6 +122,55 @@ TEST(HttpRequestTest, TargetWithoutQueryHasEmptyQuery) {
   const Request trailing = makeRequest(verb::get, "/device?");
   EXPECT_EQ(trailing.path(), "/device");
   EXPECT_EQ(trailing.query(), "");
+}
+
+// A quick handler answers through dispatchQuick when it can, and the handler still answers
+// through dispatch.
+TEST_F(HttpRouterTest, QuickHandlerAnswersOrDeclines) {
+  router_.add(
+      verb::get, "/status",
+      [](const Request& request) { return textResponse(request, 200, "from handler\n"); },
+      [](const Request& request) -> std::optional<Response> {
+        if (request.query() == "decline") {
+          return std::nullopt;
+        }
+        return textResponse(request, 200, "quick\n");
+      });
+
+  const auto quick = router_.dispatchQuick(makeRequest(verb::get, "/status"));
+  ASSERT_TRUE(quick.has_value());
+  EXPECT_EQ(quick->body(), "quick\n");
+  EXPECT_FALSE(router_.dispatchQuick(makeRequest(verb::get, "/status?decline")).has_value());
+  EXPECT_EQ(router_.dispatch(makeRequest(verb::get, "/status")).body(), "from handler\n");
+}
+
+// Without a quick handler for the path and method, dispatchQuick leaves the request to dispatch,
+// which answers 404 or 405 as before.
+TEST_F(HttpRouterTest, NoQuickHandlerLeavesRequestToDispatch) {
+  router_.add(
+      verb::get, "/status",
+      [](const Request& request) { return textResponse(request, 200, "from handler\n"); },
+      [](const Request& request) -> std::optional<Response> {
+        return textResponse(request, 200, "quick\n");
+      });
+
+  EXPECT_FALSE(router_.dispatchQuick(makeRequest(verb::get, "/hello")).has_value());
+  EXPECT_FALSE(router_.dispatchQuick(makeRequest(verb::get, "/missing")).has_value());
+  EXPECT_FALSE(router_.dispatchQuick(makeRequest(verb::post, "/status")).has_value());
+  EXPECT_EQ(router_.dispatch(makeRequest(verb::post, "/status")).result_int(), 405U);
+}
+
+// A quick handler that throws declines, so the request still gets the handler's answer.
+TEST_F(HttpRouterTest, ThrowingQuickHandlerDeclines) {
+  router_.add(
+      verb::get, "/status",
+      [](const Request& request) { return textResponse(request, 200, "from handler\n"); },
+      [](const Request&) -> std::optional<Response> {
+        throw std::runtime_error("secret detail from the quick handler");
+      });
+
+  EXPECT_FALSE(router_.dispatchQuick(makeRequest(verb::get, "/status")).has_value());
+  EXPECT_EQ(router_.dispatch(makeRequest(verb::get, "/status")).body(), "from handler\n");
 }
 
 }  // namespace

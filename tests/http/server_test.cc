@@ -163,6 +163,16 @@ class HttpServerTest : public ::testing::Test {
 
   std::uint16_t port() const { return server_->port(); }
 
+  // Adds GET /blocking, whose handler sets `started` and then waits for `released`, for 10 s
+  // at most, before it responds "released".
+  void addBlockingRoute(std::promise<void>& started, std::shared_future<void> released) {
+    router_.add(verb::get, "/blocking", [&started, released](const Request& request) {
+      started.set_value();
+      released.wait_for(std::chrono::seconds(10));
+      return textResponse(request, 200, "released\n");
+    });
+  }
+
   // Blocks until the /slow handler has started, or fails the test after 5 seconds.
   void awaitSlowHandler() {
     std::unique_lock lock(mutex_);
@@ -410,11 +420,7 @@ TEST_F(HttpServerTest, ConnectionsAlternateBetweenIoThreads) {
   std::promise<void> blocking_started;
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
-  router_.add(verb::get, "/blocking", [&blocking_started, released](const Request& request) {
-    blocking_started.set_value();
-    released.wait_for(std::chrono::seconds(10));
-    return textResponse(request, 200, "released\n");
-  });
+  addBlockingRoute(blocking_started, released);
   startServer();
 
   RawConnection first(port());
@@ -437,6 +443,50 @@ TEST_F(HttpServerTest, ConnectionsAlternateBetweenIoThreads) {
   const auto second_response = second.readResponse();
   ASSERT_TRUE(second_response.has_value());
   EXPECT_EQ(second_response->body(), "released\n");
+}
+
+// A quick handler answers on the I/O thread, so its route is served while the only handler
+// thread is busy. A request that it declines waits for the handler thread.
+TEST_F(HttpServerTest, QuickHandlerAnswersWhileHandlerThreadIsBusy) {
+  options_.handler_threads = 1;
+  options_.handler_active_threads = 1;
+  std::promise<void> blocking_started;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  addBlockingRoute(blocking_started, released);
+  router_.add(
+      verb::get, "/status",
+      [](const Request& request) { return textResponse(request, 200, "from handler\n"); },
+      [](const Request& request) -> std::optional<Response> {
+        if (request.query() == "decline") {
+          return std::nullopt;
+        }
+        return textResponse(request, 200, "quick\n");
+      });
+  startServer();
+
+  RawConnection blocked(port());
+  blocked.send("GET /blocking HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  ASSERT_EQ(blocking_started.get_future().wait_for(std::chrono::seconds(5)),
+            std::future_status::ready);
+
+  RawConnection quick(port());
+  quick.send("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const auto quick_response = quick.readResponse(milliseconds(5000));
+  RawConnection declined(port());
+  declined.send("GET /status?decline HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const auto early_response = declined.readResponse(milliseconds(300));
+  release.set_value();
+  ASSERT_TRUE(quick_response.has_value());
+  EXPECT_EQ(quick_response->body(), "quick\n");
+  EXPECT_FALSE(early_response.has_value());
+
+  const auto declined_response = declined.readResponse();
+  ASSERT_TRUE(declined_response.has_value());
+  EXPECT_EQ(declined_response->body(), "from handler\n");
+  const auto blocked_response = blocked.readResponse();
+  ASSERT_TRUE(blocked_response.has_value());
+  EXPECT_EQ(blocked_response->body(), "released\n");
 }
 
 // A client that stops reading a response is disconnected after read_timeout. The body is larger
