@@ -5,6 +5,7 @@
 
 #include <boost/system/system_error.hpp>
 #include <filesystem>
+#include <string>
 #include <thread>
 
 #include "core/secret.h"
@@ -51,6 +52,28 @@ TEST_F(AppTest, StartsAnswersHealthzAndStops) {
   app.stop();
   app.stop();
   EXPECT_THROW(testing::httpRequest(port, "GET", "/healthz"), boost::system::system_error);
+}
+
+// The I/O thread answers GET /healthz through its quick handler, and the answer still counts in
+// the request metrics.
+TEST_F(AppTest, HealthzAnswersCountInMetrics) {
+  App app(config_, clock_, random_);
+  auto started = app.start();
+  ASSERT_TRUE(started.hasValue()) << started.error().message;
+  const std::uint16_t port = app.port();
+  const auto healthzCount = [port] {
+    const std::string body = testing::httpRequest(port, "GET", "/metrics").body;
+    const std::string sample =
+        "devauth_http_requests_total{method=\"GET\",path=\"/healthz\",status=\"200\"} ";
+    const std::size_t at = body.find(sample);
+    return at == std::string::npos ? 0L : std::stol(body.substr(at + sample.size()));
+  };
+
+  const long before = healthzCount();
+  EXPECT_EQ(testing::httpRequest(port, "GET", "/healthz").status, 200U);
+  EXPECT_EQ(testing::httpRequest(port, "GET", "/healthz").status, 200U);
+  EXPECT_EQ(healthzCount(), before + 2);
+  app.stop();
 }
 
 TEST_F(AppTest, StoreInMissingDirectoryFailsStart) {
