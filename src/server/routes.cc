@@ -18,22 +18,25 @@ using http::beast_http::verb;
 using SteadyClock = std::chrono::steady_clock;
 
 using RouteHandler = http::Response (*)(Services&, const http::Request&);
-using QuickRouteHandler = std::optional<http::Response> (*)(Services&, const http::Request&);
 
-// Adds `handler` on `method path`, and `quick` (http::QuickHandler) when set, running them with
-// the current Services and counting their status and latency in the route's metrics slot.
+// Whether a route's handler may wait, for the store, the disk or the network. A handler marked
+// Never also serves as the route's quick handler (http::QuickHandler): the I/O thread that read
+// the request runs it, also while every handler thread is busy. Nothing checks that it does
+// not wait.
+enum class Waits { Maybe, Never };
+
+// Adds `handler` on `method path`, running it with the current Services and counting its
+// status and latency in the route's metrics slot.
 void addRoute(http::Router& router, CurrentServices& current, verb method, const std::string& path,
-              RouteHandler handler, QuickRouteHandler quick = nullptr) {
+              RouteHandler handler, Waits waits = Waits::Maybe) {
   const std::size_t slot = metrics::registerEndpoint(http::beast_http::to_string(method), path);
   http::QuickHandler quick_handler;
-  if (quick != nullptr) {
-    quick_handler = [&current, quick, slot](const http::Request& request) {
+  if (waits == Waits::Never) {
+    quick_handler = [&current, handler, slot](const http::Request& request) {
       const auto started = SteadyClock::now();
-      auto response = quick(*current.load(std::memory_order_acquire), request);
-      if (response) {
-        metrics::recordRequest(slot, response->result_int(), SteadyClock::now() - started);
-      }
-      return response;
+      http::Response response = handler(*current.load(std::memory_order_acquire), request);
+      metrics::recordRequest(slot, response.result_int(), SteadyClock::now() - started);
+      return std::optional<http::Response>(std::move(response));
     };
   }
   router.add(
@@ -56,12 +59,6 @@ void addRoute(http::Router& router, CurrentServices& current, verb method, const
 
 http::Response handleHealth(Services&, const http::Request& request) {
   return http::textResponse(request, 200, "ok\n");
-}
-
-// GET /healthz waits for nothing, so the I/O thread runs it, also while every handler thread
-// is busy.
-std::optional<http::Response> answerHealth(Services& services, const http::Request& request) {
-  return handleHealth(services, request);
 }
 
 // Ready when the store responds. The routes exist only once the store is open and migrated, so
@@ -87,8 +84,8 @@ http::Response handleMetrics(Services&, const http::Request& request) {
 
 void registerRoutes(http::Router& router, CurrentServices& current, bool metrics) {
   const auto add = [&router, &current](verb method, const std::string& path, RouteHandler handler,
-                                       QuickRouteHandler quick = nullptr) {
-    addRoute(router, current, method, path, handler, quick);
+                                       Waits waits = Waits::Maybe) {
+    addRoute(router, current, method, path, handler, waits);
   };
   const Services& services = *current.load();
 
@@ -119,13 +116,13 @@ void registerRoutes(http::Router& router, CurrentServices& current, bool metrics
   add(verb::post, "/device", web::handleCodeSubmit);
   add(verb::post, "/device/login", web::handleLogin);
   add(verb::post, "/device/decision", web::handleDecision);
-  add(verb::get, "/device/style.css", web::handleStylesheet);
+  add(verb::get, "/device/style.css", web::handleStylesheet, Waits::Never);
   add(verb::get, "/device/display", web::handleDisplayPage);
-  add(verb::get, "/assets/device.js", web::handleScript);
-  add(verb::get, "/assets/brand.css", web::handleBrandStylesheet);
-  add(verb::get, "/assets/logo.svg", web::handleLogo);
+  add(verb::get, "/assets/device.js", web::handleScript, Waits::Never);
+  add(verb::get, "/assets/brand.css", web::handleBrandStylesheet, Waits::Never);
+  add(verb::get, "/assets/logo.svg", web::handleLogo, Waits::Never);
 
-  add(verb::get, "/healthz", handleHealth, answerHealth);
+  add(verb::get, "/healthz", handleHealth, Waits::Never);
   add(verb::get, "/readyz", handleReady);
   if (metrics) {
     add(verb::get, "/metrics", handleMetrics);

@@ -54,25 +54,27 @@ TEST_F(AppTest, StartsAnswersHealthzAndStops) {
   EXPECT_THROW(testing::httpRequest(port, "GET", "/healthz"), boost::system::system_error);
 }
 
-// The I/O thread answers GET /healthz through its quick handler, and the answer still counts in
-// the request metrics.
-TEST_F(AppTest, HealthzAnswersCountInMetrics) {
+// The I/O thread answers GET /healthz and the page's static files through their quick
+// handlers, and those answers still count in the request metrics.
+TEST_F(AppTest, QuickAnswersCountInMetrics) {
   App app(config_, clock_, random_);
   auto started = app.start();
   ASSERT_TRUE(started.hasValue()) << started.error().message;
   const std::uint16_t port = app.port();
-  const auto healthzCount = [port] {
+  const auto answered = [port](const std::string& path) {
     const std::string body = testing::httpRequest(port, "GET", "/metrics").body;
     const std::string sample =
-        "devauth_http_requests_total{method=\"GET\",path=\"/healthz\",status=\"200\"} ";
+        "devauth_http_requests_total{method=\"GET\",path=\"" + path + "\",status=\"200\"} ";
     const std::size_t at = body.find(sample);
     return at == std::string::npos ? 0L : std::stol(body.substr(at + sample.size()));
   };
 
-  const long before = healthzCount();
-  EXPECT_EQ(testing::httpRequest(port, "GET", "/healthz").status, 200U);
-  EXPECT_EQ(testing::httpRequest(port, "GET", "/healthz").status, 200U);
-  EXPECT_EQ(healthzCount(), before + 2);
+  for (const std::string path : {"/healthz", "/device/style.css", "/assets/device.js"}) {
+    const long before = answered(path);
+    EXPECT_EQ(testing::httpRequest(port, "GET", path).status, 200U) << path;
+    EXPECT_EQ(testing::httpRequest(port, "GET", path).status, 200U) << path;
+    EXPECT_EQ(answered(path), before + 2) << path;
+  }
   app.stop();
 }
 
