@@ -1,11 +1,10 @@
 #include "bulk_seed.h"
 
-#include <sodium.h>
 #include <sqlite3.h>
 
-#include <array>
 #include <memory>
 
+#include "core/authorization.h"
 #include "core/random.h"
 #include "core/secret.h"
 #include "core/user_code.h"
@@ -22,14 +21,6 @@ std::string lastError(sqlite3* db, const char* what) {
 
 bool execute(sqlite3* db, const char* sql) {
   return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
-}
-
-std::string randomId(RandomSource& random) {
-  std::array<std::uint8_t, 16> bytes{};
-  random.fill(bytes);
-  std::array<char, 33> hex{};
-  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
-  return std::string(hex.data(), 32);
 }
 
 void bindBlob(sqlite3_stmt* statement, int index, const std::uint8_t* data, std::size_t size) {
@@ -70,7 +61,8 @@ Expected<std::vector<SeededCode>, std::string> seedAuthorizations(const std::str
   const long long expires_at = toUnixMillis(options.now + options.ttl);
   std::size_t inserted = 0;
   while (inserted < options.rows) {
-    SeededCode codes{randomId(random), generateSecret(random), generateUserCode(random)};
+    SeededCode codes{newAuthorizationId(random, options.now), generateSecret(random),
+                     generateUserCode(random)};
     const std::string& id = codes.id;
     const SecretHash device_hash = hashSecret(codes.device_code);
     const SecretHash user_hash = hashSecret(codes.user_code);

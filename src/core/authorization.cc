@@ -1,6 +1,11 @@
 #include "core/authorization.h"
 
+#include <sodium.h>
+
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <span>
 
 namespace devauth {
 
@@ -74,6 +79,21 @@ std::optional<OAuthErrorCode> errorForOutcome(PollOutcome outcome) {
       return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::string newAuthorizationId(RandomSource& random, TimePoint now) {
+  constexpr std::size_t kIdBytes = 16;
+  constexpr std::size_t kTimeBytes = 6;
+  std::array<std::uint8_t, kIdBytes> bytes{};
+  auto millis = static_cast<std::uint64_t>(toUnixMillis(now));
+  for (std::size_t i = kTimeBytes; i-- > 0;) {
+    bytes[i] = static_cast<std::uint8_t>(millis & 0xffU);
+    millis >>= 8U;
+  }
+  random.fill(std::span(bytes).subspan(kTimeBytes));
+  std::array<char, 2 * kIdBytes + 1> hex{};
+  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
+  return std::string(hex.data(), 2 * kIdBytes);
 }
 
 }  // namespace devauth

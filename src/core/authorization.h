@@ -107,4 +107,11 @@ PollDecision decidePoll(const Authorization& authorization, TimePoint now,
 // Maps an outcome that ends in an error to its protocol error code.
 std::optional<OAuthErrorCode> errorForOutcome(PollOutcome outcome);
 
+// Returns a new authorization id of 32 lower-case hex digits: the creation time `now` in Unix
+// milliseconds as 6 bytes, most significant first, then 10 bytes from `random`. The time comes
+// first as in a version 7 UUID (RFC 9562 §5.7), without its version and variant bits. Ids made
+// close together in time sort together, so a burst of inserts fills the end of the id index
+// instead of one random index page each. The 80 random bits keep an id unguessable.
+std::string newAuthorizationId(RandomSource& random, TimePoint now);
+
 }  // namespace devauth

@@ -29,7 +29,8 @@ namespace {
 // profiles pass the guessing-odds check, so five draws that all collide mean the store is
 // reporting conflicts for another reason.
 constexpr int kMaxInsertAttempts = 5;
-constexpr std::size_t kAuthorizationIdBytes = 16;
+// The random bytes of an authorization id (newAuthorizationId).
+constexpr std::size_t kAuthorizationIdRandomBytes = 10;
 // Retry-After sent when a client has too many live authorizations; some of them expire or
 // are decided within a minute on a busy client.
 constexpr seconds kLiveCapRetryAfter{60};
@@ -162,18 +163,11 @@ class RequestRandom final : public RandomSource {
  private:
   RandomSource& source_;
   // The device code, one pool of 16 bytes for the user code (generateUserCode draws another
-  // only when rejection sampling used up the first), and the authorization id.
-  std::array<std::uint8_t, kSecretBytes + 16 + kAuthorizationIdBytes> buffer_{};
+  // only when rejection sampling used up the first), and the random part of the authorization
+  // id.
+  std::array<std::uint8_t, kSecretBytes + 16 + kAuthorizationIdRandomBytes> buffer_{};
   std::size_t used_ = 0;
 };
-
-std::string generateAuthorizationId(RandomSource& random) {
-  std::array<std::uint8_t, kAuthorizationIdBytes> bytes{};
-  random.fill(bytes);
-  std::array<char, kAuthorizationIdBytes * 2 + 1> hex{};
-  sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());
-  return std::string(hex.data(), kAuthorizationIdBytes * 2);
-}
 
 IssuedCodes drawCodes(Services& services, const DeviceRequest& device_request) {
   RequestRandom random(services.random);
@@ -185,7 +179,7 @@ IssuedCodes drawCodes(Services& services, const DeviceRequest& device_request) {
 
   const TimePoint now = services.clock.now();
   Authorization& authorization = codes.authorization;
-  authorization.id = generateAuthorizationId(random);
+  authorization.id = newAuthorizationId(random, now);
   authorization.device_code_hash = hashSecret(codes.device_code);
   authorization.user_code_hash = hashSecret(codes.user_code);
   authorization.client_id = device_request.client.id;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
+#include "support/fixed_random.h"
+
 namespace devauth {
 namespace {
 
@@ -134,6 +138,28 @@ TEST(AuthorizationStateTest, RoundTripsThroughText) {
     EXPECT_EQ(parseAuthorizationState(toString(state)), state);
   }
   EXPECT_FALSE(parseAuthorizationState("expired").has_value());
+}
+
+// The id starts with the creation time in milliseconds (6 bytes, most significant first) and
+// ends with 10 random bytes, in lower-case hex.
+TEST(AuthorizationIdTest, TimeThenRandomBytesInHex) {
+  testing::FixedRandom random({0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0xff});
+  const std::string id = newAuthorizationId(random, fromUnixMillis(0x0123456789ab));
+  EXPECT_EQ(id, "0123456789ab001122334455667788ff");
+}
+
+// Ids made later sort after earlier ones whatever their random bytes, and ids made in the same
+// millisecond differ.
+TEST(AuthorizationIdTest, LaterIdsSortAfter) {
+  testing::FixedRandom random({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
+  const TimePoint now = fromUnixMillis(1'796'000'000'000);
+  const std::string first = newAuthorizationId(random, now);
+  const std::string same_time = newAuthorizationId(random, now);
+  const std::string later = newAuthorizationId(random, now + std::chrono::milliseconds(1));
+  EXPECT_LT(first, later);
+  EXPECT_LT(same_time, later);
+  EXPECT_NE(first, same_time);
+  EXPECT_EQ(first.size(), 32U);
 }
 
 }  // namespace
