@@ -82,8 +82,8 @@ std::optional<OAuthErrorCode> errorForOutcome(PollOutcome outcome) {
 }
 
 std::string newAuthorizationId(RandomSource& random, TimePoint now) {
-  constexpr std::size_t kIdBytes = 16;
   constexpr std::size_t kTimeBytes = 6;
+  constexpr std::size_t kIdBytes = kTimeBytes + kAuthorizationIdRandomBytes;
   std::array<std::uint8_t, kIdBytes> bytes{};
   auto millis = static_cast<std::uint64_t>(toUnixMillis(now));
   for (std::size_t i = kTimeBytes; i-- > 0;) {

@@ -9,6 +9,7 @@
 // Expiry is computed on every read, not stored by a job. Denied, redeemed and expired are
 // final. Each arrow is one conditional update in the store; this file only decides.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -113,5 +114,8 @@ std::optional<OAuthErrorCode> errorForOutcome(PollOutcome outcome);
 // close together in time sort together, so a burst of inserts fills the end of the id index
 // instead of one random index page each. The 80 random bits keep an id unguessable.
 std::string newAuthorizationId(RandomSource& random, TimePoint now);
+
+// How many bytes newAuthorizationId draws from its RandomSource.
+inline constexpr std::size_t kAuthorizationIdRandomBytes = 10;
 
 }  // namespace devauth

@@ -13,7 +13,8 @@ namespace {
 // Paths of the OAuth endpoints, whose errors are RFC 6749 §5.2 JSON rather than text.
 bool isOAuthPath(std::string_view path) { return path.starts_with("/oauth/"); }
 
-template <typename Routes>
+using Routes = Router::Routes;
+
 std::string allowedMethods(const Routes& routes) {
   std::string allow;
   for (const auto& route : routes) {
@@ -25,7 +26,6 @@ std::string allowedMethods(const Routes& routes) {
   return allow;
 }
 
-template <typename Routes>
 Response methodNotAllowed(const Request& request, const Routes& routes) {
   const std::string allow = allowedMethods(routes);
   Response response =
@@ -59,6 +59,14 @@ void logHandlerFailure(const Request& request) {
   }
 }
 
+// The route of `routes` for `method`, or null.
+const Router::Route* matchMethod(const Routes& routes, beast_http::verb method) {
+  const auto match =
+      std::find_if(routes.begin(), routes.end(),
+                   [method](const Router::Route& route) { return route.method == method; });
+  return match == routes.end() ? nullptr : &*match;
+}
+
 }  // namespace
 
 void Router::add(beast_http::verb method, std::string path, Handler handler, QuickHandler quick) {
@@ -67,22 +75,16 @@ void Router::add(beast_http::verb method, std::string path, Handler handler, Qui
 
 const Router::Route* Router::find(const Request& request) const {
   const auto path = routes_.find(request.path());
-  if (path == routes_.end()) {
-    return nullptr;
-  }
-  const auto match =
-      std::find_if(path->second.begin(), path->second.end(),
-                   [&](const Route& route) { return route.method == request.message.method(); });
-  return match == path->second.end() ? nullptr : &*match;
+  return path == routes_.end() ? nullptr : matchMethod(path->second, request.message.method());
 }
 
 Response Router::dispatch(const Request& request) const {
-  const Route* route = find(request);
+  const auto path = routes_.find(request.path());
+  if (path == routes_.end()) {
+    return textResponse(request, 404, "Not Found\n");
+  }
+  const Route* route = matchMethod(path->second, request.message.method());
   if (route == nullptr) {
-    const auto path = routes_.find(request.path());
-    if (path == routes_.end()) {
-      return textResponse(request, 404, "Not Found\n");
-    }
     return methodNotAllowed(request, path->second);
   }
 

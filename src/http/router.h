@@ -13,12 +13,21 @@
 
 namespace devauth::http {
 
-// Answers a request on the thread that read it, when that needs no wait (for a lock, the disk
-// or the network), or returns nullopt, having changed nothing, to leave it to the Handler.
+// A handler that runs on the thread that read the request. It returns the response when that
+// needs no wait (for a lock, the disk or the network). Otherwise it returns nullopt, having
+// changed nothing and held nothing, and the route's Handler runs instead.
 using QuickHandler = std::function<std::optional<Response>(const Request&)>;
 
 class Router {
  public:
+  // One method of a path, with its handlers.
+  struct Route {
+    beast_http::verb method;
+    Handler handler;
+    QuickHandler quick;
+  };
+  using Routes = std::vector<Route>;
+
   // Registers `handler` for `method` on `path`, with an optional `quick` handler tried before
   // it. Not thread-safe: register before serving.
   void add(beast_http::verb method, std::string path, Handler handler, QuickHandler quick = {});
@@ -34,13 +43,6 @@ class Router {
   std::optional<Response> dispatchQuick(const Request& request) const;
 
  private:
-  struct Route {
-    beast_http::verb method;
-    Handler handler;
-    QuickHandler quick;
-  };
-  using Routes = std::vector<Route>;
-
   // The route of the request's path and method, or null.
   const Route* find(const Request& request) const;
 

@@ -435,11 +435,10 @@ class Session : public std::enable_shared_from_this<Session> {
       finishOrHold(request, state_->router.dispatch(*request), started);
       return;
     }
-    // A quick handler returns its response here when it needs no wait, which saves the hand-off to
-    // a handler thread and back. It never holds a request.
+    // A route's quick handler runs here, on the I/O thread, which saves the hand-off to a
+    // handler thread and back whenever it returns a response.
     if (auto quick = state_->router.dispatchQuick(*request)) {
-      request->deferral.reset();
-      finishRequest(*request, std::move(*quick), started);
+      finishOrHold(request, std::move(*quick), started);
       return;
     }
 

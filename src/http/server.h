@@ -21,7 +21,7 @@ struct ServerOptions {
   // Threads of a separate pool that runs the request handlers. 0 runs each handler on the I/O
   // thread that read the request. Handlers that block, on a database server for example, need
   // this pool, so that slow handlers do not hold up reads and writes on other connections.
-  // A route's quick handler (Router::add) is tried on the I/O thread first either way.
+  // With the pool, a route's quick handler (Router::add) is tried on the I/O thread first.
   unsigned handler_threads = 0;
   // How many handler threads run at once while none waits inside a BlockingRegion; 0 means one
   // per core. More threads than cores only preempt each other, and each waiting thread lets

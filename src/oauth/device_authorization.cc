@@ -29,8 +29,6 @@ namespace {
 // profiles pass the guessing-odds check, so five draws that all collide mean the store is
 // reporting conflicts for another reason.
 constexpr int kMaxInsertAttempts = 5;
-// The random bytes of an authorization id (newAuthorizationId).
-constexpr std::size_t kAuthorizationIdRandomBytes = 10;
 // Retry-After sent when a client has too many live authorizations; some of them expire or
 // are decided within a minute on a busy client.
 constexpr seconds kLiveCapRetryAfter{60};

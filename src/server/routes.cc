@@ -30,31 +30,26 @@ enum class Waits { Maybe, Never };
 void addRoute(http::Router& router, CurrentServices& current, verb method, const std::string& path,
               RouteHandler handler, Waits waits = Waits::Maybe) {
   const std::size_t slot = metrics::registerEndpoint(http::beast_http::to_string(method), path);
-  http::QuickHandler quick_handler;
+  http::Handler handle = [&current, handler, slot](const http::Request& request) {
+    const auto started = SteadyClock::now();
+    http::Response response = handler(*current.load(std::memory_order_acquire), request);
+    if (request.deferral && request.deferral->held()) {
+      // The server sends the held response only after this returns (http/deferred.h).
+      request.deferral->onHeldResponseSent([slot, started](const http::Response& sent) {
+        metrics::recordRequest(slot, sent.result_int(), SteadyClock::now() - started);
+      });
+      return response;
+    }
+    metrics::recordRequest(slot, response.result_int(), SteadyClock::now() - started);
+    return response;
+  };
+  http::QuickHandler quick;
   if (waits == Waits::Never) {
-    quick_handler = [&current, handler, slot](const http::Request& request) {
-      const auto started = SteadyClock::now();
-      http::Response response = handler(*current.load(std::memory_order_acquire), request);
-      metrics::recordRequest(slot, response.result_int(), SteadyClock::now() - started);
-      return std::optional<http::Response>(std::move(response));
+    quick = [handle](const http::Request& request) {
+      return std::optional<http::Response>(handle(request));
     };
   }
-  router.add(
-      method, path,
-      [&current, handler, slot](const http::Request& request) {
-        const auto started = SteadyClock::now();
-        http::Response response = handler(*current.load(std::memory_order_acquire), request);
-        if (request.deferral && request.deferral->held()) {
-          // The server sends the held response only after this returns (http/deferred.h).
-          request.deferral->onHeldResponseSent([slot, started](const http::Response& sent) {
-            metrics::recordRequest(slot, sent.result_int(), SteadyClock::now() - started);
-          });
-          return response;
-        }
-        metrics::recordRequest(slot, response.result_int(), SteadyClock::now() - started);
-        return response;
-      },
-      std::move(quick_handler));
+  router.add(method, path, std::move(handle), std::move(quick));
 }
 
 http::Response handleHealth(Services&, const http::Request& request) {

@@ -54,8 +54,8 @@ TEST_F(AppTest, StartsAnswersHealthzAndStops) {
   EXPECT_THROW(testing::httpRequest(port, "GET", "/healthz"), boost::system::system_error);
 }
 
-// The I/O thread answers GET /healthz and the page's static files through their quick
-// handlers, and those answers still count in the request metrics.
+// GET /healthz and the page's static files, run by their quick handlers on the I/O thread,
+// still count in the request metrics.
 TEST_F(AppTest, QuickAnswersCountInMetrics) {
   App app(config_, clock_, random_);
   auto started = app.start();

@@ -124,8 +124,8 @@ TEST(HttpRequestTest, TargetWithoutQueryHasEmptyQuery) {
   EXPECT_EQ(trailing.query(), "");
 }
 
-// A quick handler answers through dispatchQuick when it can, and the handler still answers
-// through dispatch.
+// dispatchQuick returns the quick handler's response unless it declines, and dispatch still runs
+// the handler.
 TEST_F(HttpRouterTest, QuickHandlerAnswersOrDeclines) {
   router_.add(
       verb::get, "/status",
@@ -144,8 +144,8 @@ TEST_F(HttpRouterTest, QuickHandlerAnswersOrDeclines) {
   EXPECT_EQ(router_.dispatch(makeRequest(verb::get, "/status")).body(), "from handler\n");
 }
 
-// Without a quick handler for the path and method, dispatchQuick leaves the request to dispatch,
-// which answers 404 or 405 as before.
+// Without a quick handler for the path and method, dispatchQuick returns nullopt, and dispatch
+// returns 404 or 405 as before.
 TEST_F(HttpRouterTest, NoQuickHandlerLeavesRequestToDispatch) {
   router_.add(
       verb::get, "/status",
@@ -160,7 +160,7 @@ TEST_F(HttpRouterTest, NoQuickHandlerLeavesRequestToDispatch) {
   EXPECT_EQ(router_.dispatch(makeRequest(verb::post, "/status")).result_int(), 405U);
 }
 
-// A quick handler that throws declines, so the request still gets the handler's answer.
+// A quick handler that throws counts as declining, so dispatch still runs the handler.
 TEST_F(HttpRouterTest, ThrowingQuickHandlerDeclines) {
   router_.add(
       verb::get, "/status",

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "http/deferred.h"
 #include "http/response.h"
 #include "support/http_client.h"
 
@@ -445,8 +446,8 @@ TEST_F(HttpServerTest, ConnectionsAlternateBetweenIoThreads) {
   EXPECT_EQ(second_response->body(), "released\n");
 }
 
-// A quick handler answers on the I/O thread, so its route is served while the only handler
-// thread is busy. A request that it declines waits for the handler thread.
+// A quick handler runs on the I/O thread, so its route responds while the only handler thread
+// is busy. A request that it declines waits for the handler thread.
 TEST_F(HttpServerTest, QuickHandlerAnswersWhileHandlerThreadIsBusy) {
   options_.handler_threads = 1;
   options_.handler_active_threads = 1;
@@ -487,6 +488,27 @@ TEST_F(HttpServerTest, QuickHandlerAnswersWhileHandlerThreadIsBusy) {
   const auto blocked_response = blocked.readResponse();
   ASSERT_TRUE(blocked_response.has_value());
   EXPECT_EQ(blocked_response->body(), "released\n");
+}
+
+// A quick handler may call Deferral::hold, and the server then sends the held response, as it
+// does for a handler.
+TEST_F(HttpServerTest, QuickHandlerMayHoldRequest) {
+  options_.handler_threads = 1;
+  router_.add(
+      verb::get, "/held",
+      [](const Request& request) { return textResponse(request, 200, "from handler\n"); },
+      [](const Request& request) -> std::optional<Response> {
+        auto held_response = request.deferral->hold(std::chrono::seconds(5), {});
+        held_response->complete(textResponse(request, 200, "held\n"));
+        return textResponse(request, 200, "discarded\n");
+      });
+  startServer();
+
+  RawConnection connection(port());
+  connection.send("GET /held HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const auto response = connection.readResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->body(), "held\n");
 }
 
 // A client that stops reading a response is disconnected after read_timeout. The body is larger
