@@ -40,7 +40,14 @@ bool isValidUtf8(std::string_view text) {
 }
 
 Expected<std::string, std::string> decodeValidated(urls::pct_string_view encoded) {
-  std::string decoded = encoded.decode(kFormEncoding);
+  // A component without a percent escape or a '+' decodes to itself, and most parameters of a
+  // token request (the device code, the client id) are such. Copying them skips the decoder,
+  // which was a third of the form parser's instructions under callgrind.
+  const std::string_view text(encoded.data(), encoded.size());
+  std::string decoded =
+      encoded.decoded_size() == text.size() && text.find('+') == std::string_view::npos
+          ? std::string(text)
+          : encoded.decode(kFormEncoding);
   if (!isValidUtf8(decoded)) {
     return unexpected(std::string("a parameter is not valid UTF-8 after percent-decoding"));
   }

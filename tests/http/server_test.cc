@@ -609,6 +609,16 @@ TEST_F(HttpServerTest, ResponseBytesOnTheWire) {
             "hello\n");
 }
 
+TEST_F(HttpServerTest, StatusLineCarriesRequestVersionAndCode) {
+  // RFC 9112 §4: HTTP-version SP 3DIGIT SP reason-phrase CRLF, here for an HTTP/1.0 request to
+  // an unknown path.
+  startServer();
+  RawConnection connection(port());
+  connection.send("GET /missing HTTP/1.0\r\n\r\n");
+  const std::string reply = connection.readUntilClose(milliseconds(5000));
+  EXPECT_EQ(reply.substr(0, reply.find("\r\n") + 2), "HTTP/1.0 404 Not Found\r\n") << reply;
+}
+
 TEST_F(HttpServerTest, RequestIdsStayDistinctOverManyRequests) {
   // 300 ids are more than one thread draws random bits for at once.
   startServer();
