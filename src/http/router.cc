@@ -73,19 +73,18 @@ void Router::add(beast_http::verb method, std::string path, Handler handler, Qui
   routes_[std::move(path)].push_back(Route{method, std::move(handler), std::move(quick)});
 }
 
-const Router::Route* Router::find(const Request& request) const {
+const Router::Routes* Router::routesFor(const Request& request) const {
   const auto path = routes_.find(request.path());
-  return path == routes_.end() ? nullptr : matchMethod(path->second, request.message.method());
+  return path == routes_.end() ? nullptr : &path->second;
 }
 
-Response Router::dispatch(const Request& request) const {
-  const auto path = routes_.find(request.path());
-  if (path == routes_.end()) {
+Response Router::dispatch(const Routes* routes, const Request& request) const {
+  if (routes == nullptr) {
     return textResponse(request, 404, "Not Found\n");
   }
-  const Route* route = matchMethod(path->second, request.message.method());
+  const Route* route = matchMethod(*routes, request.message.method());
   if (route == nullptr) {
-    return methodNotAllowed(request, path->second);
+    return methodNotAllowed(request, *routes);
   }
 
   // No exception crosses the handler boundary. The detail goes to the log, and the client gets
@@ -98,8 +97,8 @@ Response Router::dispatch(const Request& request) const {
   return internalError(request);
 }
 
-std::optional<Response> Router::dispatchQuick(const Request& request) const {
-  const Route* route = find(request);
+std::optional<Response> Router::dispatchQuick(const Routes* routes, const Request& request) const {
+  const Route* route = routes == nullptr ? nullptr : matchMethod(*routes, request.message.method());
   if (route == nullptr || !route->quick) {
     return std::nullopt;
   }

@@ -442,13 +442,14 @@ class Session : public std::enable_shared_from_this<Session> {
     request->deferral = std::make_shared<SessionDeferral>(weak_from_this(), stream_.get_executor(),
                                                           state_->handler_pool);
     parser_.reset();
+    const Router::Routes* routes = state_->router.routesFor(*request);
     if (state_->handler_pool == nullptr) {
-      finishOrHold(request, state_->router.dispatch(*request), started);
+      finishOrHold(request, state_->router.dispatch(routes, *request), started);
       return;
     }
     // A route's quick handler runs here, on the I/O thread, which saves the hand-off to a
     // handler thread and back whenever it returns a response.
-    if (auto quick = state_->router.dispatchQuick(*request)) {
+    if (auto quick = state_->router.dispatchQuick(routes, *request)) {
       finishOrHold(request, std::move(*quick), started);
       return;
     }
@@ -456,8 +457,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // The job holds the session, so the session outlives it; Server::stop() joins the pool
     // after the I/O threads, so the router outlives it too.
     phase_ = Phase::Handling;
-    state_->handler_pool->post([self = shared_from_this(), request, started] {
-      Response response = self->state_->router.dispatch(*request);
+    state_->handler_pool->post([self = shared_from_this(), request, routes, started] {
+      Response response = self->state_->router.dispatch(routes, *request);
       asio::post(self->stream_.get_executor(),
                  [self, request, started, response = std::move(response)]() mutable {
                    self->finishOrHold(request, std::move(response), started);
@@ -780,18 +781,18 @@ void SessionDeferral::complete(Response response) {
   });
 }
 
+[[noreturn]] void throwSystemError(beast::error_code error, const std::string& what) {
+  throw std::system_error(std::error_code(error), what);
+}
+
+}  // namespace
+
 unsigned threadCount(unsigned configured) {
   if (configured != 0) {
     return configured;
   }
   return std::max(1U, std::thread::hardware_concurrency());
 }
-
-[[noreturn]] void throwSystemError(beast::error_code error, const std::string& what) {
-  throw std::system_error(std::error_code(error), what);
-}
-
-}  // namespace
 
 struct Server::Impl {
   Impl(ServerOptions options, const Router& router)

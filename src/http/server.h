@@ -36,6 +36,10 @@ struct ServerOptions {
   std::chrono::seconds shutdown_grace{10};
 };
 
+// The thread count that a ServerOptions field set to `configured` stands for: `configured`
+// itself, or one thread per core when it is 0.
+unsigned threadCount(unsigned configured);
+
 class Server {
  public:
   Server(ServerOptions options, const Router& router);

@@ -22,13 +22,6 @@
 namespace devauth {
 namespace {
 
-unsigned effectiveThreadCount(unsigned configured) {
-  if (configured != 0) {
-    return configured;
-  }
-  return std::max(1U, std::thread::hardware_concurrency());
-}
-
 // The HTTP options for `config`. Handlers run on a handler pool of two threads per core by
 // default, off the I/O threads: with either store some handlers block, on the network
 // (PostgreSQL), on a synced commit (about 4 ms on a virtual disk), or in argon2id at sign-in.
@@ -37,7 +30,7 @@ unsigned effectiveThreadCount(unsigned configured) {
 http::ServerOptions serverOptions(const Config& config) {
   http::ServerOptions options = config.http;
   if (options.handler_threads == 0) {
-    options.handler_threads = 2 * effectiveThreadCount(0);
+    options.handler_threads = 2 * http::threadCount(0);
   }
   return options;
 }
@@ -274,7 +267,7 @@ StoreResult<void> App::start() {
   impl_->started = true;
   spdlog::info("event=server_started address={} port={} store={} threads={}",
                impl_->config.http.address, impl_->server->port(), store_name,
-               effectiveThreadCount(impl_->config.http.io_threads));
+               http::threadCount(impl_->config.http.io_threads));
   return {};
 }
 
