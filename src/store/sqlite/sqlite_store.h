@@ -51,7 +51,7 @@ struct SqliteStoreOptions {
   std::int64_t cache_kib = sqlite::kDefaultCacheKib;
   // How long the leader of a batch of new authorizations waits for more rows when the previous
   // batch held several (the group commit described above). Zero turns the wait off.
-  std::chrono::microseconds insert_gather_wait{50};
+  std::chrono::microseconds insert_gather_wait{200};
   // Test seam: called by the thread that commits a batch of new authorizations, holding the
   // write mutex, just before it takes the queued rows. Empty outside tests.
   std::function<void()> before_insert_batch;
