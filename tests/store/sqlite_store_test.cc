@@ -14,7 +14,6 @@
 #include <fstream>
 #include <future>
 #include <latch>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -476,18 +475,14 @@ class HeldInsertBatch {
  public:
   // Opens a migrated store at `path` with one client. Its first batch waits until
   // releaseWhenQueued().
-  HeldInsertBatch(const std::string& path, milliseconds busy_timeout = milliseconds(5000),
-                  std::chrono::microseconds gather_wait = SqliteStoreOptions{}.insert_gather_wait) {
+  HeldInsertBatch(const std::string& path, milliseconds busy_timeout = milliseconds(5000)) {
     SqliteStoreOptions options;
     options.busy_timeout = busy_timeout;
-    options.insert_gather_wait = gather_wait;
     options.before_insert_batch = [this] {
       if (batches_.fetch_add(1) == 0) {
         leading_.count_down();
         released_.wait();
       }
-      const std::lock_guard lock(mutex_);
-      queued_at_batch_.push_back(store_->queuedAuthorizationInserts());
     };
     auto opened = SqliteStore::open(path, options);
     if (!opened) {
@@ -519,17 +514,9 @@ class HeldInsertBatch {
 
   int batches() const { return batches_.load(); }
 
-  // The number of queued rows when each batch began, in order.
-  std::vector<std::size_t> queuedAtBatches() {
-    const std::lock_guard lock(mutex_);
-    return queued_at_batch_;
-  }
-
  private:
   std::unique_ptr<SqliteStore> store_;
   std::atomic<int> batches_{0};
-  std::mutex mutex_;
-  std::vector<std::size_t> queued_at_batch_;  // guarded by mutex_
   std::latch leading_{1};
   std::latch released_{1};
 };
@@ -623,82 +610,6 @@ TEST(SqliteStoreGroupCommitTest, LongQueueSplitsIntoBatches) {
   }
   EXPECT_EQ(RawDatabase(path).query("SELECT count(DISTINCT id) FROM authorizations"),
             std::to_string(rows.size()));
-}
-
-// Waits, at most 10 s, until `rows` rows are queued in `store`.
-void waitUntilQueued(SqliteStore& store, std::size_t rows) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (store.queuedAuthorizationInserts() < rows && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  ASSERT_EQ(store.queuedAuthorizationInserts(), rows);
-}
-
-// After a batch of two rows, the next leader waits for a second row before it commits, so
-// that both rows share one transaction.
-TEST(SqliteStoreGroupCommitTest, LeaderGathersAsManyRowsAsPreviousBatch) {
-  TempDir directory;
-  const std::string path = directory.file("store.db");
-  // Long enough that the leader cannot give up before the second row is queued.
-  HeldInsertBatch holder(path, milliseconds(5000), std::chrono::seconds(30));
-  const auto first = insertInOneBatch(holder, {conformance::makeAuthorization("first-a"),
-                                               conformance::makeAuthorization("first-b")});
-  ASSERT_TRUE(first[0] && first[1]);
-
-  StoreResult<void> leader_result;
-  std::thread leader([&] {
-    leader_result = holder.store().insertAuthorization(conformance::makeAuthorization("c"));
-  });
-  waitUntilQueued(holder.store(), 1);
-  const auto follower_result =
-      holder.store().insertAuthorization(conformance::makeAuthorization("d"));
-  leader.join();
-
-  EXPECT_TRUE(leader_result) << leader_result.error().message;
-  EXPECT_TRUE(follower_result) << follower_result.error().message;
-  EXPECT_EQ(holder.batches(), 2);
-  EXPECT_EQ(holder.queuedAtBatches(), (std::vector<std::size_t>{2, 2}));
-  EXPECT_EQ(RawDatabase(path).query("SELECT count(*) FROM authorizations"), "4");
-}
-
-// A leader waits for more rows at most insert_gather_wait, then commits what it has.
-TEST(SqliteStoreGroupCommitTest, GatheringLeaderCommitsAloneAfterWait) {
-  TempDir directory;
-  const std::string path = directory.file("store.db");
-  constexpr milliseconds kGatherWait(50);
-  HeldInsertBatch holder(path, milliseconds(5000), kGatherWait);
-  const auto first = insertInOneBatch(holder, {conformance::makeAuthorization("first-a"),
-                                               conformance::makeAuthorization("first-b")});
-  ASSERT_TRUE(first[0] && first[1]);
-
-  const auto started = std::chrono::steady_clock::now();
-  const auto alone = holder.store().insertAuthorization(conformance::makeAuthorization("alone"));
-  const auto waited = std::chrono::steady_clock::now() - started;
-
-  EXPECT_TRUE(alone) << alone.error().message;
-  EXPECT_GE(waited, kGatherWait);
-  EXPECT_EQ(holder.queuedAtBatches(), (std::vector<std::size_t>{2, 1}));
-}
-
-// Inserts one at a time, with no batch of several rows before them, commit at once however
-// long the gather wait is.
-TEST(SqliteStoreGroupCommitTest, InsertsOneAtATimeDoNotWait) {
-  TempDir directory;
-  SqliteStoreOptions options;
-  options.insert_gather_wait = std::chrono::seconds(30);
-  auto opened = SqliteStore::open(directory.file("store.db"), options);
-  ASSERT_TRUE(opened) << opened.error().message;
-  std::unique_ptr<SqliteStore> store = std::move(opened).value();
-  ASSERT_TRUE(store->migrate());
-  ASSERT_TRUE(store->insertClient(conformance::makeClient(conformance::kClientId)));
-
-  const auto started = std::chrono::steady_clock::now();
-  for (int i = 0; i < 20; ++i) {
-    auto inserted =
-        store->insertAuthorization(conformance::makeAuthorization(fmt::format("row-{}", i)));
-    ASSERT_TRUE(inserted) << inserted.error().message;
-  }
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
 }
 
 // Many threads insert at once. Every new row is stored exactly once and reported as

@@ -348,9 +348,6 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
   QueuedInsert mine{&authorization, {}};
   std::unique_lock queue(insert_queue_mutex_);
   insert_queue_.push_back(&mine);
-  if (insert_leader_active_) {
-    insert_arrived_.notify_one();
-  }
   if (!mine.done && insert_leader_active_) {
     // The leader inserts this row with its batch.
     const BlockingRegion waiting;
@@ -366,7 +363,6 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
   insert_leader_active_ = true;
   std::vector<QueuedInsert*> batch;
   try {
-    gatherInserts(queue);
     while (!mine.done) {
       queue.unlock();
       {
@@ -379,8 +375,6 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
                                                      insert_queue_.size(), kMaxInsertBatch));
         batch.assign(insert_queue_.begin(), end);
         insert_queue_.erase(insert_queue_.begin(), end);
-        last_batch_rows_ = batch.size();
-        last_batch_at_ = std::chrono::steady_clock::now();
         queue.unlock();
 
         insertBatch(batch);
@@ -417,18 +411,6 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
   // Wakes a waiting caller whose row is still queued, so that it leads the next batch.
   insert_done_.notify_all();
   return std::move(mine.result);
-}
-
-void SqliteStore::gatherInserts(std::unique_lock<std::mutex>& queue) {
-  const std::size_t expected = std::min(last_batch_rows_, kMaxInsertBatch);
-  if (expected < 2 || insert_queue_.size() >= expected ||
-      insert_gather_wait_ <= std::chrono::microseconds(0) ||
-      std::chrono::steady_clock::now() - last_batch_at_ > 5 * insert_gather_wait_) {
-    return;
-  }
-  const BlockingRegion waiting;
-  insert_arrived_.wait_for(queue, insert_gather_wait_,
-                           [&] { return insert_queue_.size() >= expected; });
 }
 
 void SqliteStore::insertBatch(const std::vector<QueuedInsert*>& batch) {

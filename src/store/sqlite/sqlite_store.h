@@ -9,12 +9,7 @@
 // connection write at a time. New device authorizations are committed in groups. Calls of
 // insertAuthorization that arrive while another one is inserting queue their rows. The next
 // leader inserts up to kMaxInsertBatch of them in one IMMEDIATE transaction, so that one
-// commit serves them all. Each row keeps its own result. Under a steady stream of inserts a
-// leader first waits, up to insert_gather_wait, until as many rows are queued as the previous
-// batch held, because each commit appends the last pages of the table and its indexes to the
-// WAL again, whatever the number of rows. A leader commits at once when the previous batch
-// held one row or was taken more than 5 gather waits ago, so inserts made one at a time never
-// wait.
+// commit serves them all. Each row keeps its own result, and a lone call commits at once.
 //
 // Durability: decisions and one-time use (bind, approve, deny, redeem, and the rows they depend on:
 // clients, users, sessions) commit with a WAL sync. Polling state, new device authorizations and
@@ -49,9 +44,6 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds client_cache_ttl{ClientCache::kDefaultTtl};
   // The page cache of each connection, in KiB (sqlite::kDefaultCacheKib).
   std::int64_t cache_kib = sqlite::kDefaultCacheKib;
-  // How long the leader of a batch of new authorizations waits for more rows when the previous
-  // batch held several (the group commit described above). Zero turns the wait off.
-  std::chrono::microseconds insert_gather_wait{200};
   // Test seam: called by the thread that commits a batch of new authorizations, holding the
   // write mutex, just before it takes the queued rows. Empty outside tests.
   std::function<void()> before_insert_batch;
@@ -172,7 +164,6 @@ class SqliteStore final : public Store {
         unsynced_pool_(path, options.max_connections, options.busy_timeout,
                        sqlite::Durability::Unsynced, options.cache_kib, &checkpointer_),
         clients_(options.client_cache_ttl),
-        insert_gather_wait_(options.insert_gather_wait),
         before_insert_batch_(options.before_insert_batch),
         before_poll_write_(options.before_poll_write) {}
 
@@ -185,11 +176,6 @@ class SqliteStore final : public Store {
   // Locks write_mutex_. A thread that has to wait for it does so inside a BlockingRegion, so
   // that its handler pool can run another thread meanwhile.
   std::unique_lock<std::mutex> lockWrites();
-
-  // Called by a new leader holding `queue`: waits, up to insert_gather_wait_, until as many
-  // rows are queued as the previous batch held, when that batch held several and was taken
-  // less than 5 gather waits ago.
-  void gatherInserts(std::unique_lock<std::mutex>& queue);
 
   // Inserts `batch`, holding write_mutex_, and stores each row's result in it.
   void insertBatch(const std::vector<QueuedInsert*>& batch);
@@ -220,16 +206,10 @@ class SqliteStore final : public Store {
   // caller that finds no leader becomes the leader and inserts the queued rows.
   std::mutex insert_queue_mutex_;
   std::condition_variable insert_done_;
-  // Notified when a row is queued while a leader is active; only a gathering leader waits.
-  std::condition_variable insert_arrived_;
   // Guarded by insert_queue_mutex_: rows not yet taken by a leader, oldest first.
   std::vector<QueuedInsert*> insert_queue_;
   // Guarded by insert_queue_mutex_.
   bool insert_leader_active_ = false;
-  // Guarded by insert_queue_mutex_: the size of the latest batch and when it was taken.
-  std::size_t last_batch_rows_ = 0;
-  std::chrono::steady_clock::time_point last_batch_at_;
-  const std::chrono::microseconds insert_gather_wait_;
   std::function<void()> before_insert_batch_;
   std::function<void(bool immediate)> before_poll_write_;
 };
