@@ -40,9 +40,9 @@ bool isValidUtf8(std::string_view text) {
 }
 
 Expected<std::string, std::string> decodeValidated(urls::pct_string_view encoded) {
-  // A component without a percent escape or a '+' decodes to itself, and most parameters of a
-  // token request (the device code, the client id) are such. Copying them skips the decoder,
-  // which was a third of the form parser's instructions under callgrind.
+  // A component without a percent escape or a '+' decodes to itself, as the device code and the
+  // client id of a token request do. Copying it skips the decoder, about a third of the form
+  // parser's instructions under callgrind.
   const std::string_view text(encoded.data(), encoded.size());
   std::string decoded =
       encoded.decoded_size() == text.size() && text.find('+') == std::string_view::npos

@@ -32,21 +32,19 @@ class Router {
   // it. Not thread-safe: register before serving.
   void add(beast_http::verb method, std::string path, Handler handler, QuickHandler quick = {});
 
-  // The routes of the request's path, or null when the path is unknown. The server looks them
-  // up once per request and passes them to dispatchQuick and dispatch.
+  // Returns the routes of the request's path, or null for an unknown path. The server passes
+  // them to both dispatchQuick and dispatch, so it looks the path up once.
   const Routes* routesFor(const Request& request) const;
 
-  // Runs the handler of `routes` (from routesFor) that matches the request's method. Returns
-  // 404 for an unknown path and 405 with an Allow header for a known path with another method.
-  // A handler that throws yields a 500 server_error whose detail is logged, never sent. Safe to
-  // call concurrently once registration is done.
+  // Runs the handler in `routes` (from routesFor) for the request's method. Returns 404 for an
+  // unknown path, 405 with an Allow header for another method, and a 500 server_error when the
+  // handler throws (the detail is logged, never sent). Safe to call concurrently after add().
   Response dispatch(const Routes* routes, const Request& request) const;
   Response dispatch(const Request& request) const { return dispatch(routesFor(request), request); }
 
-  // Runs the quick handler of the route of `routes` (from routesFor) that matches the request's
-  // method. Returns nullopt when there is none, when it declined, or when it threw (logged),
-  // and the request then goes to dispatch(). Safe to call concurrently once registration is
-  // done.
+  // Runs the quick handler in `routes` (from routesFor) for the request's method. Returns
+  // nullopt when there is none, when it declines or when it throws (logged), and the request
+  // then goes to dispatch(). Safe to call concurrently after add().
   std::optional<Response> dispatchQuick(const Routes* routes, const Request& request) const;
   std::optional<Response> dispatchQuick(const Request& request) const {
     return dispatchQuick(routesFor(request), request);

@@ -36,8 +36,8 @@ struct ServerOptions {
   std::chrono::seconds shutdown_grace{10};
 };
 
-// The thread count that a ServerOptions field set to `configured` stands for: `configured`
-// itself, or one thread per core when it is 0.
+// Returns the number of threads for a ServerOptions count of `configured`: `configured` itself,
+// or one per core when it is 0.
 unsigned threadCount(unsigned configured);
 
 class Server {

@@ -609,9 +609,9 @@ TEST_F(HttpServerTest, ResponseBytesOnTheWire) {
             "hello\n");
 }
 
-TEST_F(HttpServerTest, StatusLineCarriesRequestVersionAndCode) {
-  // RFC 9112 §4: HTTP-version SP 3DIGIT SP reason-phrase CRLF, here for an HTTP/1.0 request to
-  // an unknown path.
+// RFC 9112 §4: the status line is HTTP-version SP 3DIGIT SP reason-phrase CRLF, here for an
+// HTTP/1.0 request to an unknown path.
+TEST_F(HttpServerTest, StatusLineCarriesVersionAndCode) {
   startServer();
   RawConnection connection(port());
   connection.send("GET /missing HTTP/1.0\r\n\r\n");
