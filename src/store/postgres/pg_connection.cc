@@ -284,31 +284,21 @@ ConnectionPool::Lease::~Lease() {
 
 ConnectionPool::ConnectionPool(std::vector<std::string> keywords, std::vector<std::string> values,
                                PoolOptions options)
-    : keywords_(std::move(keywords)), values_(std::move(values)), options_(options) {}
+    : keywords_(std::move(keywords)),
+      values_(std::move(values)),
+      options_(options),
+      slots_(options.max_connections) {}
 
 StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
-  {
-    std::unique_lock lock(mutex_);
-    const auto can_take = [this] {
-      return !idle_.empty() || open_count_ < options_.max_connections;
-    };
-    bool available = can_take();
-    if (!available) {
-      const BlockingRegion waiting;
-      available = released_.wait_for(lock, options_.acquire_timeout, can_take);
-    }
-    if (!available) {
-      return unexpected(StoreError{
-          StoreError::Kind::Unavailable,
-          fmt::format("PostgreSQL: no pool connection became free within {} ms; all {} are in use",
-                      options_.acquire_timeout.count(), options_.max_connections)});
-    }
-    if (!idle_.empty()) {
-      std::unique_ptr<Connection> connection = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(this, std::move(connection));
-    }
-    ++open_count_;
+  auto checkout = slots_.take(options_.acquire_timeout);
+  if (!checkout.granted) {
+    return unexpected(StoreError{
+        StoreError::Kind::Unavailable,
+        fmt::format("PostgreSQL: no pool connection became free within {} ms; all {} are in use",
+                    options_.acquire_timeout.count(), options_.max_connections)});
+  }
+  if (checkout.idle != nullptr) {
+    return Lease(this, std::move(checkout.idle));
   }
 
   std::vector<const char*> keywords;
@@ -321,28 +311,15 @@ StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
   values.push_back(nullptr);
   auto opened = Connection::open(keywords, values);
   if (!opened) {
-    {
-      std::lock_guard lock(mutex_);
-      --open_count_;
-    }
-    released_.notify_one();
+    slots_.abandon();
     return unexpected(opened.error());
   }
   return Lease(this, std::move(opened).value());
 }
 
 void ConnectionPool::release(std::unique_ptr<Connection> connection) {
-  {
-    std::lock_guard lock(mutex_);
-    if (connection->reusable()) {
-      idle_.push_back(std::move(connection));
-    } else {
-      --open_count_;
-    }
-  }
-  // Closes a broken connection outside the lock.
-  connection.reset();
-  released_.notify_one();
+  const bool reusable = connection->reusable();
+  slots_.put(std::move(connection), reusable);
 }
 
 }  // namespace devauth::postgres

@@ -7,11 +7,9 @@
 #include <libpq-fe.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +17,7 @@
 #include <vector>
 
 #include "core/secret.h"
+#include "store/connection_slots.h"
 #include "store/store.h"
 
 namespace devauth::postgres {
@@ -167,11 +166,7 @@ class ConnectionPool {
   const std::vector<std::string> keywords_;
   const std::vector<std::string> values_;
   const PoolOptions options_;
-
-  std::mutex mutex_;
-  std::condition_variable released_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mutex_
-  std::size_t open_count_ = 0;                     // guarded by mutex_
+  ConnectionSlots<Connection> slots_;
 };
 
 }  // namespace devauth::postgres

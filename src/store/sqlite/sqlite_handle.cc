@@ -327,38 +327,25 @@ ConnectionPool::ConnectionPool(std::string path, std::size_t max_connections,
                                std::chrono::milliseconds busy_timeout, Durability durability,
                                std::int64_t cache_kib, Checkpointer* checkpointer)
     : path_(std::move(path)),
-      max_connections_(max_connections),
       busy_timeout_(busy_timeout),
       durability_(durability),
       cache_kib_(cache_kib),
-      checkpointer_(checkpointer) {}
+      checkpointer_(checkpointer),
+      slots_(max_connections) {}
 
 StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
-  std::unique_lock lock(mutex_);
-  const auto can_take = [this] { return !idle_.empty() || open_count_ < max_connections_; };
-  bool ready = can_take();
-  if (!ready) {
-    const BlockingRegion waiting;
-    ready = available_.wait_for(lock, kAcquireTimeout, can_take);
-  }
-  if (!ready) {
+  auto checkout = slots_.take(kAcquireTimeout);
+  if (!checkout.granted) {
     return unexpected(StoreError{StoreError::Kind::Unavailable,
                                  fmt::format("SQLite: no free connection to {} within {} s", path_,
                                              kAcquireTimeout.count())});
   }
-  if (!idle_.empty()) {
-    auto connection = std::move(idle_.back());
-    idle_.pop_back();
-    return Lease(this, std::move(connection));
+  if (checkout.idle != nullptr) {
+    return Lease(this, std::move(checkout.idle));
   }
-
-  ++open_count_;
-  lock.unlock();
   auto opened = Connection::open(path_, busy_timeout_, durability_, cache_kib_);
   if (!opened) {
-    lock.lock();
-    --open_count_;
-    available_.notify_one();
+    slots_.abandon();
     return unexpected(opened.error());
   }
   if (checkpointer_ != nullptr) {
@@ -368,11 +355,7 @@ StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
 }
 
 void ConnectionPool::release(std::unique_ptr<Connection> connection) {
-  {
-    std::lock_guard lock(mutex_);
-    idle_.push_back(std::move(connection));
-  }
-  available_.notify_one();
+  slots_.put(std::move(connection), /*reusable=*/true);
 }
 
 }  // namespace devauth::sqlite

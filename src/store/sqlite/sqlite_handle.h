@@ -9,11 +9,9 @@
 
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/connection_slots.h"
 #include "store/store.h"
 
 namespace devauth::sqlite {
@@ -207,17 +206,11 @@ class ConnectionPool {
   void release(std::unique_ptr<Connection> connection);
 
   const std::string path_;
-  const std::size_t max_connections_;
   const std::chrono::milliseconds busy_timeout_;
   const Durability durability_;
   const std::int64_t cache_kib_;
   Checkpointer* const checkpointer_;
-  std::mutex mutex_;
-  std::condition_variable available_;
-  // Guarded by mutex_.
-  std::vector<std::unique_ptr<Connection>> idle_;
-  // Guarded by mutex_: connections open or being opened, idle or checked out.
-  std::size_t open_count_ = 0;
+  ConnectionSlots<Connection> slots_;
 };
 
 }  // namespace devauth::sqlite
