@@ -464,9 +464,16 @@ TEST(HeldPollPostgresTest, ListenerReconnectsAfterTermination) {
   };
   const std::string old_pid = wait_for_new_listener("0");
   ASSERT_FALSE(old_pid.empty());
+  // The terminated backend's FATAL message reaches the idle connection as a notice, which
+  // libpq would print to stderr on a line of its own.
+  ::testing::internal::CaptureStderr();
   database.query("SELECT pg_terminate_backend(" + old_pid + ")");
   // The feed waits 250 ms, then reconnects.
-  ASSERT_FALSE(wait_for_new_listener(old_pid).empty());
+  const std::string new_pid = wait_for_new_listener(old_pid);
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(new_pid.empty());
+  EXPECT_NE(printed.rfind("FATAL:", 0), 0u) << printed;
+  EXPECT_EQ(printed.find("\nFATAL:"), std::string::npos) << printed;
   TestServer second(adjust);
 
   const HttpResult begun = postForm(first.port(), kBeginPath, {{"client_id", "pub1"}});

@@ -15,6 +15,7 @@
 #include "store/client_code_conformance.h"
 #include "store/grant_store_conformance.h"
 #include "store/poll_store_conformance.h"
+#include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_schema.h"
 #include "store/postgres_test_database.h"
 #include "store/store_administration_conformance.h"
@@ -73,6 +74,20 @@ INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, BindingStoreConformanceTest, PostgresSt
 INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, ClientCodeStoreTest, PostgresStoreFactory);
 
 namespace {
+
+// --- Messages: no server needed ----------------------------------------------------------
+
+// A message shaped like libpq's for a connection that the server closed: lines that end with a
+// newline, one of them indented with a tab. A log entry must stay on one line.
+TEST(PostgresMessageTest, OneLineJoinsTheLinesOfALibpqMessage) {
+  EXPECT_EQ(postgres::oneLine("FATAL:  terminating connection due to administrator command\n"
+                              "server closed the connection unexpectedly\n"
+                              "\tThis probably means the server terminated abnormally\n"),
+            "FATAL:  terminating connection due to administrator command server closed the "
+            "connection unexpectedly  This probably means the server terminated abnormally");
+  EXPECT_EQ(postgres::oneLine("no connection to the server\r\n"), "no connection to the server");
+  EXPECT_EQ(postgres::oneLine(nullptr), "");
+}
 
 // --- Locations: no server needed ---------------------------------------------------------
 

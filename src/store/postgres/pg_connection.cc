@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -32,15 +33,6 @@ constexpr std::string_view kUniqueViolation = "23505";
 // Class 08: connection exceptions.
 constexpr std::string_view kConnectionClass = "08";
 
-// libpq messages end with a newline, which would break a one-line log entry.
-std::string trimmed(const char* message) {
-  std::string text = message == nullptr ? "" : message;
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-    text.pop_back();
-  }
-  return text;
-}
-
 StoreError::Kind kindOf(std::string_view state, bool connection_ok) {
   if (state.empty()) {
     // libpq reports a lost connection without a SQLSTATE.
@@ -61,6 +53,21 @@ StoreError::Kind kindOf(std::string_view state, bool connection_ok) {
 }
 
 }  // namespace
+
+std::string oneLine(const char* message) {
+  std::string text = message == nullptr ? "" : message;
+  std::replace_if(
+      text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+  while (!text.empty() && text.back() == ' ') {
+    text.pop_back();
+  }
+  return text;
+}
+
+void discardNotices(PGconn* connection) {
+  PQsetNoticeProcessor(
+      connection, [](void*, const char*) {}, nullptr);
+}
 
 // --- Params ------------------------------------------------------------------------------
 
@@ -177,14 +184,12 @@ StoreResult<std::unique_ptr<Connection>> Connection::open(const std::vector<cons
   if (PQstatus(connection) != CONNECTION_OK) {
     // libpq's message names the host, port and user, never the password.
     std::string message =
-        fmt::format("PostgreSQL: connecting failed: {}", trimmed(PQerrorMessage(connection)));
+        fmt::format("PostgreSQL: connecting failed: {}", oneLine(PQerrorMessage(connection)));
     PQfinish(connection);
     return unexpected(StoreError{StoreError::Kind::Unavailable, std::move(message)});
   }
-  // By default libpq prints server notices (such as "relation already exists, skipping") to
-  // stderr, outside the structured log.
-  PQsetNoticeProcessor(
-      connection, [](void*, const char*) {}, nullptr);
+  // Notices such as "relation already exists, skipping" stay out of stderr.
+  discardNotices(connection);
   return std::unique_ptr<Connection>(new Connection(connection));
 }
 
@@ -196,7 +201,7 @@ StoreError Connection::errorFrom(const PGresult* result, std::string_view contex
       result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
   // The primary message only: the DETAIL of a unique violation would repeat the key value.
   std::string message =
-      primary != nullptr ? trimmed(primary) : trimmed(PQerrorMessage(connection_));
+      primary != nullptr ? oneLine(primary) : oneLine(PQerrorMessage(connection_));
   const bool connection_ok = PQstatus(connection_) == CONNECTION_OK;
   return StoreError{kindOf(state == nullptr ? "" : state, connection_ok),
                     fmt::format("PostgreSQL: {} failed: {}", context, message)};

@@ -22,6 +22,15 @@
 
 namespace devauth::postgres {
 
+// A libpq message on one line, for the log: its lines joined by spaces, without the final
+// newline. libpq puts a newline at the end of its messages and between the lines of a long one.
+std::string oneLine(const char* message);
+
+// Discards the notices that the server sends on `connection`, which libpq would otherwise
+// print to stderr, outside the structured log. Among them is the FATAL message of a backend
+// that an administrator terminated while the connection was idle.
+void discardNotices(PGconn* connection);
+
 // Parameters of one statement. Integers and text go in text format; bytea goes in binary
 // format, so hashes are sent as their raw 32 bytes without escaping.
 class Params {

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "store/postgres/pg_connection.h"
+
 namespace devauth::postgres {
 namespace {
 
@@ -17,15 +19,8 @@ constexpr std::chrono::milliseconds kMaxRetryDelay{5000};
 
 using PgConnection = std::unique_ptr<PGconn, decltype(&PQfinish)>;
 
-// libpq's message on one line: its lines joined by spaces, without the final newline.
 std::string errorOf(PGconn* connection) {
-  std::string message = connection != nullptr ? PQerrorMessage(connection) : "out of memory";
-  std::replace_if(
-      message.begin(), message.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
-  while (!message.empty() && message.back() == ' ') {
-    message.pop_back();
-  }
-  return message;
+  return connection != nullptr ? oneLine(PQerrorMessage(connection)) : "out of memory";
 }
 
 }  // namespace
@@ -95,6 +90,7 @@ void PostgresDecisionFeed::listenOnce(bool reconnected) {
     spdlog::warn("event=decision_listen_failed error=\"{}\"", errorOf(connection.get()));
     return;
   }
+  discardNotices(connection.get());
   std::unique_ptr<PGresult, decltype(&PQclear)> listened(
       PQexec(connection.get(), (std::string("LISTEN ") + kDecisionChannel).c_str()), &PQclear);
   if (PQresultStatus(listened.get()) != PGRES_COMMAND_OK) {
