@@ -64,6 +64,19 @@ std::string oneLine(const char* message) {
   return text;
 }
 
+PGconn* connectWith(const std::vector<std::string>& keywords,
+                    const std::vector<std::string>& values) {
+  std::vector<const char*> keyword_list;
+  std::vector<const char*> value_list;
+  for (std::size_t i = 0; i < keywords.size(); ++i) {
+    keyword_list.push_back(keywords[i].c_str());
+    value_list.push_back(values[i].c_str());
+  }
+  keyword_list.push_back(nullptr);
+  value_list.push_back(nullptr);
+  return PQconnectdbParams(keyword_list.data(), value_list.data(), /*expand_dbname=*/1);
+}
+
 void discardNotices(PGconn* connection) {
   PQsetNoticeProcessor(
       connection, [](void*, const char*) {}, nullptr);
@@ -172,11 +185,11 @@ std::optional<std::string> Result::bytes(int row, int column) const {
 
 // --- Connection --------------------------------------------------------------------------
 
-StoreResult<std::unique_ptr<Connection>> Connection::open(const std::vector<const char*>& keywords,
-                                                          const std::vector<const char*>& values) {
+StoreResult<std::unique_ptr<Connection>> Connection::open(const std::vector<std::string>& keywords,
+                                                          const std::vector<std::string>& values) {
   // Every call into libpq below waits for the database server.
   const BlockingRegion waiting;
-  PGconn* connection = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
+  PGconn* connection = connectWith(keywords, values);
   if (connection == nullptr) {
     return unexpected(StoreError{StoreError::Kind::Unavailable,
                                  "PostgreSQL: connecting failed: libpq is out of memory"});
@@ -305,16 +318,7 @@ StoreResult<ConnectionPool::Lease> ConnectionPool::acquire() {
   if (checkout.idle != nullptr) {
     return Lease(this, std::move(checkout.idle));
   }
-
-  std::vector<const char*> keywords;
-  std::vector<const char*> values;
-  for (std::size_t i = 0; i < keywords_.size(); ++i) {
-    keywords.push_back(keywords_[i].c_str());
-    values.push_back(values_[i].c_str());
-  }
-  keywords.push_back(nullptr);
-  values.push_back(nullptr);
-  auto opened = Connection::open(keywords, values);
+  auto opened = Connection::open(keywords_, values_);
   if (!opened) {
     slots_.abandon();
     return unexpected(opened.error());

@@ -22,9 +22,15 @@
 
 namespace devauth::postgres {
 
-// A libpq message on one line, for the log: its lines joined by spaces, without the final
+// Returns `message` on one line for the log: its lines joined by spaces, without the final
 // newline. libpq puts a newline at the end of its messages and between the lines of a long one.
 std::string oneLine(const char* message);
+
+// Connects with PQconnectdbParams. `keywords` and `values` are parallel lists without the final
+// nullptr that libpq expects. Returns null only when libpq is out of memory, so the caller
+// checks PQstatus and frees the connection with PQfinish.
+PGconn* connectWith(const std::vector<std::string>& keywords,
+                    const std::vector<std::string>& values);
 
 // Discards the notices that the server sends on `connection`, which libpq would otherwise
 // print to stderr, outside the structured log. Among them is the FATAL message of a backend
@@ -87,10 +93,10 @@ class Result {
 
 class Connection {
  public:
-  // Connects with libpq. `keywords` and `values` are PQconnectdbParams arrays, each ending with
-  // nullptr. Fails with Unavailable when the server cannot be reached or rejects the login.
-  static StoreResult<std::unique_ptr<Connection>> open(const std::vector<const char*>& keywords,
-                                                       const std::vector<const char*>& values);
+  // Connects with libpq (connectWith). Fails with Unavailable when the server cannot be reached
+  // or rejects the login.
+  static StoreResult<std::unique_ptr<Connection>> open(const std::vector<std::string>& keywords,
+                                                       const std::vector<std::string>& values);
 
   ~Connection();
   Connection(const Connection&) = delete;
@@ -160,7 +166,7 @@ class ConnectionPool {
     std::unique_ptr<Connection> connection_;
   };
 
-  // `keywords` and `values` as for Connection::open, without the final nullptr.
+  // `keywords` and `values` as for connectWith.
   ConnectionPool(std::vector<std::string> keywords, std::vector<std::string> values,
                  PoolOptions options);
 

@@ -77,15 +77,7 @@ void PostgresDecisionFeed::run() {
 }
 
 void PostgresDecisionFeed::listenOnce(bool reconnected) {
-  std::vector<const char*> keywords;
-  std::vector<const char*> values;
-  for (std::size_t i = 0; i < keywords_.size(); ++i) {
-    keywords.push_back(keywords_[i].c_str());
-    values.push_back(values_[i].c_str());
-  }
-  keywords.push_back(nullptr);
-  values.push_back(nullptr);
-  PgConnection connection(PQconnectdbParams(keywords.data(), values.data(), 1), &PQfinish);
+  PgConnection connection(connectWith(keywords_, values_), &PQfinish);
   if (!connection || PQstatus(connection.get()) != CONNECTION_OK) {
     spdlog::warn("event=decision_listen_failed error=\"{}\"", errorOf(connection.get()));
     return;
