@@ -19,8 +19,8 @@ namespace devauth {
 template <typename Connection>
 class ConnectionSlots {
  public:
-  // What take() got. With `granted` false, the wait ran out. Otherwise `idle` holds an idle
-  // connection, or is null when a slot is reserved for a connection that the caller opens.
+  // The result of take(). When `granted` is false, the wait timed out. Otherwise `idle` is an
+  // idle connection, or null when a slot is reserved for a connection that the caller opens.
   struct Checkout {
     bool granted = false;
     std::unique_ptr<Connection> idle;
@@ -61,8 +61,8 @@ class ConnectionSlots {
     returned_.notify_one();
   }
 
-  // Returns a checked-out connection. One that is not `reusable` frees its slot and closes
-  // after the lock is released.
+  // Puts back a checked-out connection. A connection that is not `reusable` is closed after the
+  // lock is released, and its slot is freed.
   void put(std::unique_ptr<Connection> connection, bool reusable) {
     {
       const std::lock_guard lock(mutex_);
@@ -80,7 +80,7 @@ class ConnectionSlots {
   const std::size_t max_connections_;
   std::mutex mutex_;
   std::condition_variable returned_;
-  // Guarded by mutex_.
+  // Guarded by mutex_: the idle connections, the most recently returned last.
   std::vector<std::unique_ptr<Connection>> idle_;
   // Guarded by mutex_: connections open or being opened, idle or checked out.
   std::size_t open_count_ = 0;

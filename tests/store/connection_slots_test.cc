@@ -17,7 +17,8 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Counts its live instances, so that a test can see when the slots close one.
+// A stand-in connection that counts its live instances, so that a test can see when the slots
+// close one.
 struct FakeConnection {
   explicit FakeConnection(int id, int* live) : id(id), live(live) { ++*live; }
   ~FakeConnection() { --*live; }
@@ -30,12 +31,12 @@ struct FakeConnection {
 
 using Slots = ConnectionSlots<FakeConnection>;
 
-// Long enough that a take() that should succeed does not run out on a loaded machine.
+// A timeout long enough that a take() that should succeed does not time out on a loaded machine.
 constexpr milliseconds kNoWait{10'000};
-// Short, for the cases that must run out.
+// A short timeout, for the cases that must time out.
 constexpr milliseconds kShortWait{20};
 
-TEST(ConnectionSlotsTest, GrantsSlotsUpToTheMaximum) {
+TEST(ConnectionSlotsTest, GrantsSlotsUpToMaximum) {
   Slots slots(2);
   const auto first = slots.take(kNoWait);
   const auto second = slots.take(kNoWait);
@@ -49,7 +50,7 @@ TEST(ConnectionSlotsTest, GrantsSlotsUpToTheMaximum) {
   EXPECT_EQ(third.idle, nullptr);
 }
 
-TEST(ConnectionSlotsTest, ReusesTheLastReturnedConnectionFirst) {
+TEST(ConnectionSlotsTest, ReusesLastReturnedConnectionFirst) {
   int live = 0;
   Slots slots(2);
   ASSERT_TRUE(slots.take(kNoWait).granted);
@@ -68,7 +69,7 @@ TEST(ConnectionSlotsTest, ReusesTheLastReturnedConnectionFirst) {
   EXPECT_FALSE(slots.take(kShortWait).granted);
 }
 
-TEST(ConnectionSlotsTest, UnusableConnectionIsClosedAndFreesItsSlot) {
+TEST(ConnectionSlotsTest, UnusableConnectionClosesAndFreesSlot) {
   int live = 0;
   Slots slots(1);
   ASSERT_TRUE(slots.take(kNoWait).granted);
@@ -92,7 +93,7 @@ TEST(ConnectionSlotsTest, AbandonFreesTheReservedSlot) {
 }
 
 // A caller that finds every connection checked out gets the one another thread returns.
-TEST(ConnectionSlotsTest, ConcurrentWaiterGetsTheReturnedConnection) {
+TEST(ConnectionSlotsTest, ConcurrentWaiterGetsReturnedConnection) {
   int live = 0;
   Slots slots(1);
   ASSERT_TRUE(slots.take(kNoWait).granted);
@@ -103,8 +104,8 @@ TEST(ConnectionSlotsTest, ConcurrentWaiterGetsTheReturnedConnection) {
     return slots.take(kNoWait);
   });
   waiting.get_future().wait();
-  // Gives the waiter time to start waiting. Had it not yet, take() finds the connection idle
-  // and the checks below hold all the same.
+  // Gives the waiter time to start waiting. If it has not started yet, take() finds the
+  // connection idle, and the checks below still pass.
   std::this_thread::sleep_for(kShortWait);
   slots.put(std::make_unique<FakeConnection>(7, &live), /*reusable=*/true);
 

@@ -79,7 +79,7 @@ namespace {
 
 // A message shaped like libpq's for a connection that the server closed: lines that end with a
 // newline, one of them indented with a tab. A log entry must stay on one line.
-TEST(PostgresMessageTest, OneLineJoinsTheLinesOfALibpqMessage) {
+TEST(PostgresMessageTest, OneLineJoinsMessageLines) {
   EXPECT_EQ(postgres::oneLine("FATAL:  terminating connection due to administrator command\n"
                               "server closed the connection unexpectedly\n"
                               "\tThis probably means the server terminated abnormally\n"),
