@@ -3,6 +3,7 @@
 // The OAuth endpoints. Each handler reads validate -> load -> decide -> respond and answers
 // errors in RFC 6749 §5.2 JSON.
 
+#include <optional>
 #include <string>
 
 #include "core/expected.h"
@@ -37,6 +38,13 @@ EndpointResult<DeviceAuthorizationResponse> beginDeviceAuthorization(Services& s
 
 // POST /oauth/device/token with the device_code grant (RFC 8628 §3.4-3.5).
 http::Response handleToken(Services& services, const http::Request& request);
+
+// The same endpoint's answer to a poll that Services::slow_downs shows to be too early:
+// slow_down, without waiting for anything, so that the I/O thread may run it. Returns nullopt
+// for every other request, which handleToken then answers. Only a public client that sends its
+// client_id in the body and is in the store's client cache is answered here, since checking a
+// secret reads the failure counters from the store.
+std::optional<http::Response> answerEarlyPoll(Services& services, const http::Request& request);
 
 // GET /.well-known/oauth-authorization-server: the authorization server metadata
 // (RFC 8414 §2-3, RFC 8628 §4).

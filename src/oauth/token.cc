@@ -34,6 +34,7 @@
 #include "oauth/relay_token.h"
 #include "oauth/request_checks.h"
 #include "oauth/signed_tokens.h"
+#include "oauth/slow_down_cache.h"
 #include "oauth/token_issue.h"
 
 namespace devauth::oauth {
@@ -360,6 +361,23 @@ http::Response answerFromAuthorization(Services& services, const http::Request& 
   return errorCodeResponse(request, OAuthErrorCode::SlowDown);
 }
 
+// Remembers until when polls of a code at the largest interval are slow_down, for
+// answerEarlyPoll. Below that interval a slow_down raises the interval, which only the store
+// may do.
+void rememberEarlyPolls(Services& services, const SecretHash& hash, const std::string& client_id,
+                        const PendingPoll& poll, std::uint64_t generation, TimePoint now) {
+  const PollPolicy& policy = services.config.poll_policy;
+  if (services.slow_downs == nullptr || !poll.state.last_poll_at ||
+      poll.state.interval < policy.max_interval) {
+    return;
+  }
+  // core decidePoll's bound for slow_down, and never past the code's expiry, after which a
+  // poll is expired_token.
+  const TimePoint until =
+      std::min(*poll.state.last_poll_at + poll.state.interval - policy.tolerance, poll.expires_at);
+  services.slow_downs->remember(hash, poll.authorization_id, client_id, until, generation, now);
+}
+
 // Responds to a poll. Store::pollPending decides and records the poll of a pending code in one
 // store operation. Any other code is read and handled by answerFromAuthorization, so an unknown
 // code and a code of another client get the same invalid_grant and change nothing. An
@@ -370,8 +388,14 @@ http::Response answerPoll(Services& services, const http::Request& request,
   StoreResult<std::optional<PendingPoll>> polled = std::optional<PendingPoll>();
   // A code too long to be one is left to loadAuthorization, which rejects it unread.
   if (token_request.device_code.size() <= kMaxDeviceCodeLength) {
-    polled = services.store.pollPending(hashSecret(token_request.device_code),
-                                        token_request.client.id, now, services.config.poll_policy);
+    const SecretHash hash = hashSecret(token_request.device_code);
+    const std::uint64_t generation =
+        services.slow_downs != nullptr ? services.slow_downs->generation() : 0;
+    polled =
+        services.store.pollPending(hash, token_request.client.id, now, services.config.poll_policy);
+    if (polled && polled->has_value()) {
+      rememberEarlyPolls(services, hash, token_request.client.id, **polled, generation, now);
+    }
   }
   if (!polled) {
     return errorResponse(request, storeFailure(request, "poll_pending", polled.error()));
@@ -399,6 +423,36 @@ http::Response answerPoll(Services& services, const http::Request& request,
 }
 
 }  // namespace
+
+std::optional<http::Response> answerEarlyPoll(Services& services, const http::Request& request) {
+  if (services.slow_downs == nullptr || services.slow_downs->size() == 0 ||
+      !request.message[http::beast_http::field::authorization].empty()) {
+    return std::nullopt;
+  }
+  auto form = checkOAuthRequest(request);
+  if (!form) {
+    return std::nullopt;
+  }
+  const auto grant_type = form->get("grant_type");
+  const auto device_code = form->get("device_code");
+  const auto client_id = form->get("client_id");
+  if (!grant_type || *grant_type != kDeviceCodeGrantType || !device_code ||
+      device_code->size() > kMaxDeviceCodeLength || !client_id || form->get("client_secret")) {
+    return std::nullopt;
+  }
+  // The checks of handleToken for such a request: the client exists, is public and may use the
+  // device grant. A client that is not cached is read by handleToken, which caches it.
+  const auto client = services.store.findCachedClient(*client_id);
+  if (!client || client->type != ClientType::Public || !client->device_grant) {
+    return std::nullopt;
+  }
+  if (!services.slow_downs->isTooEarly(hashSecret(*device_code), client->id,
+                                       services.clock.now())) {
+    return std::nullopt;
+  }
+  countPoll(PollOutcome::SlowDown, AuthorizationState::Pending);
+  return errorCodeResponse(request, OAuthErrorCode::SlowDown);
+}
 
 http::Response handleToken(Services& services, const http::Request& request) {
   auto form = checkOAuthRequest(request);

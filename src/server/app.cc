@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "metrics/metrics.h"
 #include "oauth/held_polls.h"
+#include "oauth/slow_down_cache.h"
 #include "server/logging.h"
 #include "server/routes.h"
 #include "server/services.h"
@@ -59,8 +60,10 @@ std::optional<http::ServerOptions> metricsServerOptions(const Config& config) {
 // One published configuration and the Services built on it.
 struct Generation {
   Generation(const Config& published, Store& store, const Clock& clock, RandomSource& random,
-             SigningKeys* signing_keys, oauth::HeldPolls* held_polls)
-      : config(published), services{config, store, clock, random, signing_keys, held_polls} {}
+             SigningKeys* signing_keys, oauth::HeldPolls* held_polls,
+             oauth::SlowDownCache* slow_downs)
+      : config(published), services{config,       store,      clock,     random,
+                                    signing_keys, held_polls, slow_downs} {}
 
   Config config;
   Services services;
@@ -99,6 +102,9 @@ struct App::Impl {
   // reloads, and the feed that wakes them on decisions of this and other instances.
   std::unique_ptr<oauth::HeldPolls> held_polls;
   std::unique_ptr<DecisionFeed> decision_feed;
+  // Too-early polls answered on the I/O threads. The feed above drops decided codes from it, and
+  // publish() empties it, since a reload may change the polling policy.
+  std::unique_ptr<oauth::SlowDownCache> slow_downs;
 
   std::thread purge_thread;
   std::mutex purge_mutex;
@@ -126,9 +132,11 @@ StoreResult<void> App::Impl::openAndMigrate() {
 }
 
 void App::Impl::publish(const Config& published) {
-  auto generation = std::make_unique<Generation>(published, *store, clock, random,
-                                                 signing_keys.get(), held_polls.get());
+  auto generation = std::make_unique<Generation>(
+      published, *store, clock, random, signing_keys.get(), held_polls.get(), slow_downs.get());
   current.store(&generation->services, std::memory_order_release);
+  // After the store above, so that entries remembered under the old polling policy are dropped.
+  slow_downs->clear();
   generations.push_back(std::move(generation));
 }
 
@@ -144,8 +152,10 @@ void App::Impl::startMetricsServer() {
 
 void App::Impl::watchDecisions() {
   oauth::HeldPolls* polls = held_polls.get();
+  oauth::SlowDownCache* early = slow_downs.get();
   auto feed = store->watchDecisions(
-      [polls](const std::string& authorization_id) {
+      [polls, early](const std::string& authorization_id) {
+        early->forget(authorization_id);
         if (authorization_id.empty()) {
           polls->wakeAll();
         } else {
@@ -160,6 +170,9 @@ void App::Impl::watchDecisions() {
     return;
   }
   decision_feed = std::move(feed).value();
+  // Without the feed, a decision would not drop the code's entry, so polls of every code go to
+  // the store.
+  slow_downs->enable();
 }
 
 void App::Impl::startPurge() {
@@ -229,6 +242,7 @@ StoreResult<void> App::start() {
   impl_->signing_keys = std::make_unique<SigningKeys>(*impl_->store, impl_->clock,
                                                       impl_->config.signing, impl_->config.store);
   impl_->held_polls = std::make_unique<oauth::HeldPolls>();
+  impl_->slow_downs = std::make_unique<oauth::SlowDownCache>();
   impl_->publish(impl_->config);
   registerRoutes(impl_->router, impl_->current, impl_->config.metrics_listen.empty());
   impl_->server = std::make_unique<http::Server>(serverOptions(impl_->config), impl_->router);

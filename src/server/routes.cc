@@ -18,6 +18,8 @@ using http::beast_http::verb;
 using SteadyClock = std::chrono::steady_clock;
 
 using RouteHandler = http::Response (*)(Services&, const http::Request&);
+// A handler that answers some requests without waiting and returns nullopt for the rest.
+using QuickRouteHandler = std::optional<http::Response> (*)(Services&, const http::Request&);
 
 // Whether a route's handler may wait, for the store, the disk or the network. A handler marked
 // Never also serves as the route's quick handler (http::QuickHandler): the I/O thread that read
@@ -26,9 +28,11 @@ using RouteHandler = http::Response (*)(Services&, const http::Request&);
 enum class Waits { Maybe, Never };
 
 // Adds `handler` on `method path`, running it with the current Services and counting its
-// status and latency in the route's metrics slot.
+// status and latency in the route's metrics slot. `quick`, when given, is the route's quick
+// handler, and must not wait.
 void addRoute(http::Router& router, CurrentServices& current, verb method, const std::string& path,
-              RouteHandler handler, Waits waits = Waits::Maybe) {
+              RouteHandler handler, Waits waits = Waits::Maybe,
+              QuickRouteHandler quick_handler = nullptr) {
   const std::size_t slot = metrics::registerEndpoint(http::beast_http::to_string(method), path);
   http::Handler handle = [&current, handler, slot](const http::Request& request) {
     const auto started = SteadyClock::now();
@@ -47,6 +51,15 @@ void addRoute(http::Router& router, CurrentServices& current, verb method, const
   if (waits == Waits::Never) {
     quick = [handle](const http::Request& request) {
       return std::optional<http::Response>(handle(request));
+    };
+  } else if (quick_handler != nullptr) {
+    quick = [&current, quick_handler, slot](const http::Request& request) {
+      const auto started = SteadyClock::now();
+      auto response = quick_handler(*current.load(std::memory_order_acquire), request);
+      if (response) {
+        metrics::recordRequest(slot, response->result_int(), SteadyClock::now() - started);
+      }
+      return response;
     };
   }
   router.add(method, path, std::move(handle), std::move(quick));
@@ -85,7 +98,10 @@ void registerRoutes(http::Router& router, CurrentServices& current, bool metrics
   const Services& services = *current.load();
 
   add(verb::post, "/oauth/device/begin", oauth::handleDeviceAuthorization);
-  add(verb::post, "/oauth/device/token", oauth::handleToken);
+  // Too-early polls of codes at the largest interval are answered on the I/O thread
+  // (oauth/slow_down_cache.h).
+  addRoute(router, current, verb::post, "/oauth/device/token", oauth::handleToken, Waits::Maybe,
+           oauth::answerEarlyPoll);
   add(verb::post, "/oauth/device/approve", oauth::handleApprove);
   add(verb::post, "/oauth/device/deny", oauth::handleDeny);
   add(verb::post, "/oauth/device/bind", oauth::handleBind);

@@ -15,7 +15,8 @@ namespace devauth {
 
 namespace oauth {
 class HeldPolls;
-}
+class SlowDownCache;
+}  // namespace oauth
 
 struct Services {
   const Config& config;
@@ -26,6 +27,9 @@ struct Services {
   SigningKeys* signing_keys = nullptr;
   // Device token polls held with Prefer: wait; nullptr where no poll is held.
   oauth::HeldPolls* held_polls = nullptr;
+  // Device codes whose too-early polls the I/O threads answer with slow_down; nullptr where
+  // every poll goes to the store.
+  oauth::SlowDownCache* slow_downs = nullptr;
 };
 
 // The Services of the configuration in force. A SIGHUP reload publishes new Services with a new

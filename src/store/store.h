@@ -63,6 +63,8 @@ struct PendingPoll {
   // Pending (authorization_pending) or SlowDown (slow_down).
   PollOutcome outcome = PollOutcome::Pending;
   TimePoint expires_at{};
+  // The polling state stored after this poll.
+  PollState state;
 };
 
 class Store {
@@ -83,6 +85,11 @@ class Store {
   // changed, through another store object or process is still found for up to
   // ClientCache::kDefaultTtl. A method that changes a client must forget its cache entry.
   virtual StoreResult<std::optional<Client>> findClient(const std::string& client_id) = 0;
+  // The client from that cache, without a database read: nullopt when it is not cached or its
+  // entry expired, and always for a store without a cache.
+  virtual std::optional<Client> findCachedClient(const std::string& /*client_id*/) {
+    return std::nullopt;
+  }
   virtual StoreResult<std::vector<Client>> listClients() = 0;
   // Returns whether a client was removed. Its device authorizations and tokens go with it.
   virtual StoreResult<bool> removeClient(const std::string& client_id) = 0;

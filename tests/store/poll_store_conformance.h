@@ -160,6 +160,9 @@ TYPED_TEST_P(PollStoreConformanceTest, PollPendingAgreesWithDecidePoll) {
     EXPECT_EQ(after.state, AuthorizationState::Pending);
     EXPECT_EQ(after.last_poll_at, decision.new_last_poll_at);
     EXPECT_EQ(after.interval, decision.new_interval);
+    // The returned polling state is the stored one.
+    EXPECT_EQ((*polled)->state.last_poll_at, after.last_poll_at);
+    EXPECT_EQ((*polled)->state.interval, after.interval);
   }
 }
 

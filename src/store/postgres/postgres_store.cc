@@ -306,6 +306,10 @@ StoreResult<std::optional<Client>> PostgresStore::findClient(const std::string& 
   return found;
 }
 
+std::optional<Client> PostgresStore::findCachedClient(const std::string& client_id) {
+  return clients_.find(client_id);
+}
+
 StoreResult<std::vector<Client>> PostgresStore::listClients() {
   static const std::string sql =
       fmt::format("SELECT {} FROM clients ORDER BY id", postgres::kClientColumns);
@@ -484,7 +488,7 @@ StoreResult<std::optional<PendingPoll>> PostgresStore::pollPending(
       "interval_seconds = CASE WHEN d.too_early THEN greatest(least(d.interval_seconds + "
       "$5::bigint, $6::bigint), d.interval_seconds) ELSE d.interval_seconds END "
       "FROM decided AS d WHERE a.id = d.id "
-      "RETURNING a.id, d.too_early, a.expires_at, "
+      "RETURNING a.id, d.too_early, a.expires_at, a.last_poll_at, a.interval_seconds, "
       "set_config('synchronous_commit', 'off', true)");
   Params params;
   params.bytes(device_code_hash)
@@ -506,9 +510,19 @@ StoreResult<std::optional<PendingPoll>> PostgresStore::pollPending(
     return unexpected(
         StoreError{StoreError::Kind::Internal, "PostgreSQL: a recorded poll has no expiry time"});
   }
+  const auto last_poll_at = result->integer(0, 3);
+  const auto interval = result->integer(0, 4);
+  if (!interval) {
+    return unexpected(
+        StoreError{StoreError::Kind::Internal, "PostgreSQL: a recorded poll has no interval"});
+  }
+  PollState state{std::nullopt, seconds(*interval)};
+  if (last_poll_at) {
+    state.last_poll_at = fromUnixMillis(*last_poll_at);
+  }
   return std::optional<PendingPoll>(PendingPoll{
       result->text(0, 0), result->text(0, 1) == "t" ? PollOutcome::SlowDown : PollOutcome::Pending,
-      fromUnixMillis(*expires_at)});
+      fromUnixMillis(*expires_at), state});
 }
 
 StoreResult<bool> PostgresStore::bindSubject(const std::string& id, const std::string& subject,

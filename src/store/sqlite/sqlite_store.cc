@@ -234,6 +234,10 @@ StoreResult<std::optional<Client>> SqliteStore::findClient(const std::string& cl
   return found;
 }
 
+std::optional<Client> SqliteStore::findCachedClient(const std::string& client_id) {
+  return clients_.find(client_id);
+}
+
 StoreResult<std::vector<Client>> SqliteStore::listClients() {
   static const std::string sql = fmt::format("SELECT {} FROM clients ORDER BY id", kClientColumns);
   auto lease = pool_.acquire();
@@ -589,7 +593,8 @@ StoreResult<std::optional<PendingPoll>> SqliteStore::pollInTransaction(
     return unexpected(committed.error());
   }
   return std::optional<PendingPoll>(
-      PendingPoll{std::move(polled.id), decision.outcome, polled.expires_at});
+      PendingPoll{std::move(polled.id), decision.outcome, polled.expires_at,
+                  PollState{decision.new_last_poll_at, decision.new_interval}});
 }
 
 StoreResult<bool> SqliteStore::bindSubject(const std::string& id, const std::string& subject,

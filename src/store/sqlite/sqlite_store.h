@@ -66,6 +66,7 @@ class SqliteStore final : public Store {
 
   StoreResult<void> insertClient(const Client& client) override;
   StoreResult<std::optional<Client>> findClient(const std::string& client_id) override;
+  std::optional<Client> findCachedClient(const std::string& client_id) override;
   StoreResult<std::vector<Client>> listClients() override;
   StoreResult<bool> removeClient(const std::string& client_id) override;
 
