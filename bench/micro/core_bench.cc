@@ -1,12 +1,16 @@
-// Micro-benchmarks of the core work in every request: user codes, secrets, hashing and the
-// polling rule.
+// Micro-benchmarks of the core work in every request: user codes, secrets, hashing, the
+// polling rule and the memory of codes whose early polls are slow_down.
 
 #include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
 
 #include "core/authorization.h"
 #include "core/random.h"
 #include "core/secret.h"
 #include "core/user_code.h"
+#include "oauth/slow_down_cache.h"
 
 namespace devauth {
 namespace {
@@ -88,6 +92,30 @@ void BM_DecidePoll(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_DecidePoll);
+
+// One lookup of a remembered code among state.range(0) codes, as the I/O thread makes for
+// each early poll.
+void BM_SlowDownCacheLookup(benchmark::State& state) {
+  const TimePoint now = fromUnixMillis(1'800'000'000'000);
+  const auto codes = static_cast<int>(state.range(0));
+  const PollPolicy policy;
+  oauth::SlowDownCache cache(static_cast<std::size_t>(codes));
+  cache.enable();
+  cache.reset(&policy);
+  std::vector<SecretHash> hashes;
+  hashes.reserve(static_cast<std::size_t>(codes));
+  for (int n = 0; n < codes; ++n) {
+    hashes.push_back(hashSecret("device-code-" + std::to_string(n)));
+    cache.remember(hashes.back(), "authorization-" + std::to_string(n), "tv-app",
+                   now + seconds(100), &policy, cache.generation(), now);
+  }
+  std::size_t next = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(cache.isTooEarly(hashes[next], "tv-app", now));
+    next = next + 1 == hashes.size() ? 0 : next + 1;
+  }
+}
+BENCHMARK(BM_SlowDownCacheLookup)->Arg(1000)->Arg(16384);
 
 }  // namespace
 }  // namespace devauth

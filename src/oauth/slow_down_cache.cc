@@ -25,9 +25,10 @@ std::uint64_t SlowDownCache::generation() {
 
 void SlowDownCache::remember(const SecretHash& device_code_hash,
                              const std::string& authorization_id, const std::string& client_id,
-                             TimePoint until, std::uint64_t generation, TimePoint now) {
+                             TimePoint until, const PollPolicy* policy, std::uint64_t generation,
+                             TimePoint now) {
   std::lock_guard lock(mutex_);
-  if (!enabled_ || generation != generation_ || until <= now) {
+  if (!enabled_ || policy != policy_ || generation != generation_ || until <= now) {
     return;
   }
   if (auto existing = entries_.find(device_code_hash); existing != entries_.end()) {
@@ -59,11 +60,11 @@ bool SlowDownCache::isTooEarly(const SecretHash& device_code_hash, std::string_v
 }
 
 void SlowDownCache::forget(const std::string& authorization_id) {
+  std::lock_guard lock(mutex_);
   if (authorization_id.empty()) {
-    clear();
+    clearLocked();
     return;
   }
-  std::lock_guard lock(mutex_);
   ++generation_;
   const auto indexed = by_authorization_.find(authorization_id);
   if (indexed == by_authorization_.end()) {
@@ -77,16 +78,30 @@ void SlowDownCache::forget(const std::string& authorization_id) {
   }
 }
 
-void SlowDownCache::clear() {
+void SlowDownCache::forgetCode(const SecretHash& device_code_hash) {
   std::lock_guard lock(mutex_);
   ++generation_;
-  entries_.clear();
-  by_authorization_.clear();
+  const auto entry = entries_.find(device_code_hash);
+  if (entry != entries_.end()) {
+    eraseLocked(entry);
+  }
+}
+
+void SlowDownCache::reset(const PollPolicy* policy) {
+  std::lock_guard lock(mutex_);
+  policy_ = policy;
+  clearLocked();
 }
 
 std::size_t SlowDownCache::size() {
   std::lock_guard lock(mutex_);
   return entries_.size();
+}
+
+void SlowDownCache::clearLocked() {
+  ++generation_;
+  entries_.clear();
+  by_authorization_.clear();
 }
 
 void SlowDownCache::eraseLocked(Entries::iterator entry) {

@@ -1,7 +1,7 @@
 #pragma once
 
 // Device codes at the largest polling interval, and the time before which each one's polls
-// are slow_down (RFC 8628 §3.5), so that the I/O thread that read such a poll answers it
+// are slow_down (RFC 8628 §3.5), so that the I/O thread that read such a poll responds to it
 // without a handler thread and without a store read.
 //
 // A pending code whose interval reached poll.max_interval gets slow_down for every poll before
@@ -15,10 +15,13 @@
 // cancelled: at once for decisions made through this process's store, and through the
 // decision feed for those of other PostgreSQL instances.
 //
+// A poll that reaches the store and finds the code no longer pending for its client drops the
+// entry too, for decisions and deletions that no feed reported.
+//
 // NOTE: On SQLite, the feed reads other processes' decisions only while held polls wait. A code
 // that another process (the `devauth authorization` command) approves or denies can then still
-// get slow_down until the remembered time, which is when a client that polls at its interval
-// would read the decision anyway.
+// get slow_down until one of its polls reaches the store, at the latest at the remembered time,
+// which is when a client that polls at its interval would read the decision anyway.
 
 #include <chrono>
 #include <cstddef>
@@ -29,6 +32,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/authorization.h"
 #include "core/clock.h"
 #include "core/secret.h"
 
@@ -51,12 +55,13 @@ class SlowDownCache {
   std::uint64_t generation();
 
   // Remembers that polls of the code with `device_code_hash` by `client_id` before `until` are
-  // slow_down, unless forget() or clear() ran since `generation` was taken. When the cache is
+  // slow_down, unless a forget or reset ran since `generation` was taken, or `until` was
+  // computed under another polling policy than the one passed to reset(). When the cache is
   // full, entries whose time has passed are dropped (at most once a second); if it is still
   // full, nothing is remembered.
   void remember(const SecretHash& device_code_hash, const std::string& authorization_id,
-                const std::string& client_id, TimePoint until, std::uint64_t generation,
-                TimePoint now);
+                const std::string& client_id, TimePoint until, const PollPolicy* policy,
+                std::uint64_t generation, TimePoint now);
 
   // Whether a poll of the code by `client_id` at `now` is slow_down by the remembered time. An
   // entry whose time has passed is dropped.
@@ -66,8 +71,14 @@ class SlowDownCache {
   // (a decision feed that cannot tell which authorization changed).
   void forget(const std::string& authorization_id);
 
-  // Drops every entry, after the polling policy changed.
-  void clear();
+  // Drops the entry of the code with `device_code_hash`, which the store no longer has pending
+  // for the polling client.
+  void forgetCode(const SecretHash& device_code_hash);
+
+  // Drops every entry, and from then on keeps only entries computed under `policy`, the
+  // polling policy in force. A request that still runs with an older policy after a reload
+  // then cannot bring an entry of that policy back.
+  void reset(const PollPolicy* policy);
 
   std::size_t size();
 
@@ -87,6 +98,7 @@ class SlowDownCache {
   };
   using Entries = std::unordered_map<SecretHash, Entry, HashOfHash>;
 
+  void clearLocked();
   void eraseLocked(Entries::iterator entry);
   void dropPassedLocked(TimePoint now);
 
@@ -97,6 +109,7 @@ class SlowDownCache {
   std::unordered_map<std::string, SecretHash> by_authorization_;
   std::uint64_t generation_ = 0;
   bool enabled_ = false;
+  const PollPolicy* policy_ = nullptr;
   TimePoint last_sweep_{};
 };
 

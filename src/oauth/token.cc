@@ -375,7 +375,8 @@ void rememberEarlyPolls(Services& services, const SecretHash& hash, const std::s
   // poll is expired_token.
   const TimePoint until =
       std::min(*poll.state.last_poll_at + poll.state.interval - policy.tolerance, poll.expires_at);
-  services.slow_downs->remember(hash, poll.authorization_id, client_id, until, generation, now);
+  services.slow_downs->remember(hash, poll.authorization_id, client_id, until, &policy, generation,
+                                now);
 }
 
 // Responds to a poll. Store::pollPending decides and records the poll of a pending code in one
@@ -395,6 +396,10 @@ http::Response answerPoll(Services& services, const http::Request& request,
         services.store.pollPending(hash, token_request.client.id, now, services.config.poll_policy);
     if (polled && polled->has_value()) {
       rememberEarlyPolls(services, hash, token_request.client.id, **polled, generation, now);
+    } else if (polled && services.slow_downs != nullptr) {
+      // Not pending for this client: a decision or deletion that no feed reported, or another
+      // client's code. Either way no poll of it may be slow_down from memory.
+      services.slow_downs->forgetCode(hash);
     }
   }
   if (!polled) {

@@ -103,7 +103,7 @@ struct App::Impl {
   std::unique_ptr<oauth::HeldPolls> held_polls;
   std::unique_ptr<DecisionFeed> decision_feed;
   // Too-early polls answered on the I/O threads. The feed above drops decided codes from it, and
-  // publish() empties it, since a reload may change the polling policy.
+  // publish() resets it, since a reload may change the polling policy.
   std::unique_ptr<oauth::SlowDownCache> slow_downs;
 
   std::thread purge_thread;
@@ -135,8 +135,9 @@ void App::Impl::publish(const Config& published) {
   auto generation = std::make_unique<Generation>(
       published, *store, clock, random, signing_keys.get(), held_polls.get(), slow_downs.get());
   current.store(&generation->services, std::memory_order_release);
-  // After the store above, so that entries remembered under the old polling policy are dropped.
-  slow_downs->clear();
+  // After the store above: entries remembered under the old polling policy are dropped, and
+  // requests still running with it cannot add new ones.
+  slow_downs->reset(&generation->config.poll_policy);
   generations.push_back(std::move(generation));
 }
 

@@ -1,4 +1,4 @@
-// Too-early polls of device codes at the largest interval, which the I/O threads answer with
+// Too-early polls of device codes at the largest interval, to which the I/O threads respond with
 // slow_down from memory (oauth/slow_down_cache.h), over real HTTP.
 
 #include "oauth_fixture.h"
@@ -79,7 +79,8 @@ TEST_F(EarlyPollTest, OtherStoresDecisionWaitsForInterval) {
   ASSERT_TRUE(other.hasValue()) << other.error().message;
   auto approved = (*other)->approve(stored(codes.device_code).id, "sub-alice", std::nullopt,
                                     server().clock().now());
-  ASSERT_TRUE(approved.hasValue() && *approved);
+  ASSERT_TRUE(approved.hasValue()) << approved.error().message;
+  ASSERT_TRUE(*approved);
 
   expectOAuthError(poll(codes.device_code), 400, "slow_down");
   EXPECT_EQ(stored(codes.device_code).state, AuthorizationState::Approved);
@@ -88,6 +89,25 @@ TEST_F(EarlyPollTest, OtherStoresDecisionWaitsForInterval) {
   const HttpResult result = poll(codes.device_code);
   ASSERT_EQ(result.status, 200u) << result.body;
   EXPECT_FALSE(stringField(jsonObject(result), "access_token").empty()) << result.body;
+}
+
+// A poll that reaches the store and finds the code decided drops it from memory. HTTP Basic
+// with an empty secret (a public client) takes the store path.
+TEST_F(EarlyPollTest, DecisionFoundInStoreEndsEarlyAnswers) {
+  const DeviceCodes codes = beginAndPollEarly();
+  auto other = openStore(server().config().store);
+  ASSERT_TRUE(other.hasValue()) << other.error().message;
+  auto denied = (*other)->deny(stored(codes.device_code).id, "sub-alice", server().clock().now());
+  ASSERT_TRUE(denied.hasValue()) << denied.error().message;
+  ASSERT_TRUE(*denied);
+  expectOAuthError(poll(codes.device_code), 400, "slow_down");
+
+  const HttpResult with_basic = postForm(
+      port(), kTokenPath, {{"grant_type", kDeviceCodeUrn}, {"device_code", codes.device_code}},
+      {{"Authorization", "Basic cHViMTo="}});  // pub1 and an empty secret
+  expectOAuthError(with_basic, 400, "access_denied");
+
+  expectOAuthError(poll(codes.device_code), 400, "access_denied");
 }
 
 // The remembered time ends at the code's expiry: 1 s before it, the earliest next poll lies

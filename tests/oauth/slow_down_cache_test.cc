@@ -16,14 +16,18 @@ SecretHash hashOf(int n) { return hashSecret("device-code-" + std::to_string(n))
 
 class SlowDownCacheTest : public ::testing::Test {
  protected:
-  SlowDownCacheTest() { cache_.enable(); }
+  SlowDownCacheTest() {
+    cache_.enable();
+    cache_.reset(&policy_);
+  }
 
   // Remembers code `n` of pub1 as too early until kStart + `seconds_left`.
   void rememberCode(int n, int seconds_left) {
     cache_.remember(hashOf(n), "authz-" + std::to_string(n), "pub1", kStart + seconds(seconds_left),
-                    cache_.generation(), kStart);
+                    &policy_, cache_.generation(), kStart);
   }
 
+  const PollPolicy policy_;
   SlowDownCache cache_{4};
 };
 
@@ -48,16 +52,19 @@ TEST_F(SlowDownCacheTest, OnlyTheCodesClientIsAnswered) {
 
 TEST_F(SlowDownCacheTest, OffUntilEnabled) {
   SlowDownCache cache;
-  cache.remember(hashOf(1), "authz-1", "pub1", kStart + seconds(5), cache.generation(), kStart);
+  cache.reset(&policy_);
+  cache.remember(hashOf(1), "authz-1", "pub1", kStart + seconds(5), &policy_, cache.generation(),
+                 kStart);
   EXPECT_EQ(cache.size(), 0u);
 
   cache.enable();
-  cache.remember(hashOf(1), "authz-1", "pub1", kStart + seconds(5), cache.generation(), kStart);
+  cache.remember(hashOf(1), "authz-1", "pub1", kStart + seconds(5), &policy_, cache.generation(),
+                 kStart);
   EXPECT_TRUE(cache.isTooEarly(hashOf(1), "pub1", kStart));
 }
 
 TEST_F(SlowDownCacheTest, PassedTimeIsNotRemembered) {
-  cache_.remember(hashOf(1), "authz-1", "pub1", kStart, cache_.generation(), kStart);
+  cache_.remember(hashOf(1), "authz-1", "pub1", kStart, &policy_, cache_.generation(), kStart);
 
   EXPECT_EQ(cache_.size(), 0u);
 }
@@ -86,18 +93,43 @@ TEST_F(SlowDownCacheTest, DecisionDuringThePollIsNotMissed) {
   const std::uint64_t generation = cache_.generation();
   cache_.forget("authz-1");
 
-  cache_.remember(hashOf(1), "authz-1", "pub1", kStart + seconds(5), generation, kStart);
+  cache_.remember(hashOf(1), "authz-1", "pub1", kStart + seconds(5), &policy_, generation, kStart);
 
   EXPECT_FALSE(cache_.isTooEarly(hashOf(1), "pub1", kStart));
 }
 
-TEST_F(SlowDownCacheTest, ClearDropsEveryCode) {
+TEST_F(SlowDownCacheTest, ForgetCodeDropsOnlyThatCode) {
+  rememberCode(1, 5);
+  rememberCode(2, 5);
+
+  cache_.forgetCode(hashOf(1));
+
+  EXPECT_FALSE(cache_.isTooEarly(hashOf(1), "pub1", kStart));
+  EXPECT_TRUE(cache_.isTooEarly(hashOf(2), "pub1", kStart));
+  // The decision index no longer names the dropped code.
+  cache_.forget("authz-1");
+  EXPECT_TRUE(cache_.isTooEarly(hashOf(2), "pub1", kStart));
+}
+
+TEST_F(SlowDownCacheTest, ResetDropsEveryCode) {
   rememberCode(1, 5);
 
-  cache_.clear();
+  const PollPolicy next;
+  cache_.reset(&next);
 
   EXPECT_EQ(cache_.size(), 0u);
   EXPECT_FALSE(cache_.isTooEarly(hashOf(1), "pub1", kStart));
+}
+
+// A request that loaded the policy before a reload tries to remember its code after the reset.
+TEST_F(SlowDownCacheTest, OlderPolicyIsNotRemembered) {
+  const PollPolicy next;
+  cache_.reset(&next);
+
+  cache_.remember(hashOf(1), "authz-1", "pub1", kStart + seconds(5), &policy_, cache_.generation(),
+                  kStart);
+
+  EXPECT_EQ(cache_.size(), 0u);
 }
 
 TEST_F(SlowDownCacheTest, RememberingAgainMovesTheTime) {
@@ -118,8 +150,10 @@ TEST_F(SlowDownCacheTest, FullCacheDropsPassedEntriesOrRemembersNothing) {
 
   // Two seconds on, the first two entries have passed and make room.
   const TimePoint later = kStart + seconds(2);
-  cache_.remember(hashOf(4), "authz-4", "pub1", later + seconds(5), cache_.generation(), later);
-  cache_.remember(hashOf(5), "authz-5", "pub1", later + seconds(5), cache_.generation(), later);
+  cache_.remember(hashOf(4), "authz-4", "pub1", later + seconds(5), &policy_, cache_.generation(),
+                  later);
+  cache_.remember(hashOf(5), "authz-5", "pub1", later + seconds(5), &policy_, cache_.generation(),
+                  later);
   EXPECT_EQ(cache_.size(), 4u);
   EXPECT_TRUE(cache_.isTooEarly(hashOf(4), "pub1", later));
   EXPECT_TRUE(cache_.isTooEarly(hashOf(5), "pub1", later));
@@ -129,18 +163,21 @@ TEST_F(SlowDownCacheTest, FullCacheDropsPassedEntriesOrRemembersNothing) {
 // Runs under the thread sanitizer (make sanitize): lookups, remembers and forgets from several
 // threads at once.
 TEST_F(SlowDownCacheTest, ConcurrentUseKeepsTheIndexConsistent) {
+  const PollPolicy policy;
   SlowDownCache cache(64);
   cache.enable();
+  cache.reset(&policy);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&cache, t] {
+    threads.emplace_back([&cache, &policy, t] {
       for (int i = 0; i < 2000; ++i) {
         const int n = (i * 7 + t) % 100;
         const std::string id = "authz-" + std::to_string(n);
         if (t == 3 && i % 5 == 0) {
           cache.forget(id);
         } else {
-          cache.remember(hashOf(n), id, "pub1", kStart + seconds(5), cache.generation(), kStart);
+          cache.remember(hashOf(n), id, "pub1", kStart + seconds(5), &policy, cache.generation(),
+                         kStart);
           cache.isTooEarly(hashOf(n), "pub1", kStart);
         }
       }
