@@ -39,11 +39,11 @@ EndpointResult<DeviceAuthorizationResponse> beginDeviceAuthorization(Services& s
 // POST /oauth/device/token with the device_code grant (RFC 8628 §3.4-3.5).
 http::Response handleToken(Services& services, const http::Request& request);
 
-// The same endpoint's answer to a poll that Services::slow_downs shows to be too early:
-// slow_down, without waiting for anything, so that the I/O thread may run it. Returns nullopt
-// for every other request, which handleToken then answers. Only a public client that sends its
-// client_id in the body and is in the store's client cache is answered here, since checking a
-// secret reads the failure counters from the store.
+// Returns the same endpoint's response to a poll that Services::slow_downs shows to be too
+// early: slow_down, without waiting for anything, so that the I/O thread may run it. Returns
+// nullopt for every other request, which handleToken then handles. Only a public client that
+// sends its client_id in the body and is in the store's client cache gets a response here,
+// because checking a secret reads the failure counters from the store.
 std::optional<http::Response> answerEarlyPoll(Services& services, const http::Request& request);
 
 // GET /.well-known/oauth-authorization-server: the authorization server metadata

@@ -1,7 +1,7 @@
 #pragma once
 
 // Device codes at the largest polling interval, and the time before which each one's polls
-// are slow_down (RFC 8628 §3.5), so that the I/O thread that read such a poll responds to it
+// are slow_down (RFC 8628 §3.5). With it, the I/O thread that read such a poll responds to it
 // without a handler thread and without a store read.
 //
 // A pending code whose interval reached poll.max_interval gets slow_down for every poll before
@@ -57,7 +57,7 @@ class SlowDownCache {
   // Remembers that polls of the code with `device_code_hash` by `client_id` before `until` are
   // slow_down, unless a forget or reset ran since `generation` was taken, or `until` was
   // computed under another polling policy than the one passed to reset(). When the cache is
-  // full, entries whose time has passed are dropped (at most once a second); if it is still
+  // full, entries whose time has passed are dropped, at most once a second. If it is still
   // full, nothing is remembered.
   void remember(const SecretHash& device_code_hash, const std::string& authorization_id,
                 const std::string& client_id, TimePoint until, const PollPolicy* policy,

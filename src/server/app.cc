@@ -102,8 +102,8 @@ struct App::Impl {
   // reloads, and the feed that wakes them on decisions of this and other instances.
   std::unique_ptr<oauth::HeldPolls> held_polls;
   std::unique_ptr<DecisionFeed> decision_feed;
-  // Too-early polls answered on the I/O threads. The feed above drops decided codes from it, and
-  // publish() resets it, since a reload may change the polling policy.
+  // The device codes whose too-early polls the I/O threads respond to. The feed above drops
+  // decided codes from it, and publish() resets it, since a reload may change the polling policy.
   std::unique_ptr<oauth::SlowDownCache> slow_downs;
 
   std::thread purge_thread;

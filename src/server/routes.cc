@@ -18,7 +18,7 @@ using http::beast_http::verb;
 using SteadyClock = std::chrono::steady_clock;
 
 using RouteHandler = http::Response (*)(Services&, const http::Request&);
-// A handler that answers some requests without waiting and returns nullopt for the rest.
+// A handler that responds to some requests without waiting, and returns nullopt for the rest.
 using QuickRouteHandler = std::optional<http::Response> (*)(Services&, const http::Request&);
 
 // Whether a route's handler may wait, for the store, the disk or the network. A handler marked
@@ -98,7 +98,7 @@ void registerRoutes(http::Router& router, CurrentServices& current, bool metrics
   const Services& services = *current.load();
 
   add(verb::post, "/oauth/device/begin", oauth::handleDeviceAuthorization);
-  // Too-early polls of codes at the largest interval are answered on the I/O thread
+  // Too-early polls of codes at the largest interval get their slow_down on the I/O thread
   // (oauth/slow_down_cache.h).
   addRoute(router, current, verb::post, "/oauth/device/token", oauth::handleToken, Waits::Maybe,
            oauth::answerEarlyPoll);

@@ -27,8 +27,8 @@ struct Services {
   SigningKeys* signing_keys = nullptr;
   // Device token polls held with Prefer: wait; nullptr where no poll is held.
   oauth::HeldPolls* held_polls = nullptr;
-  // Device codes whose too-early polls the I/O threads answer with slow_down; nullptr where
-  // every poll goes to the store.
+  // Device codes whose too-early polls the I/O threads respond to with slow_down, or nullptr
+  // where every poll goes to the store.
   oauth::SlowDownCache* slow_downs = nullptr;
 };
 

@@ -85,8 +85,8 @@ class Store {
   // changed, through another store object or process is still found for up to
   // ClientCache::kDefaultTtl. A method that changes a client must forget its cache entry.
   virtual StoreResult<std::optional<Client>> findClient(const std::string& client_id) = 0;
-  // The client from that cache, without a database read: nullopt when it is not cached or its
-  // entry expired, and always for a store without a cache.
+  // Returns the client from that cache, without a database read. Returns nullopt when it is not
+  // cached or its entry expired, and always for a store without a cache.
   virtual std::optional<Client> findCachedClient(const std::string& /*client_id*/) {
     return std::nullopt;
   }

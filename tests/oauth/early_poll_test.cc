@@ -7,7 +7,7 @@
 namespace devauth::testing {
 namespace {
 
-// The interval starts at the largest one, so every code's first slow_down is answered from
+// The interval starts at the largest one, so every code's first slow_down comes from
 // memory. With the default tolerance of 1 s, the earliest accepted poll comes 4 s after the
 // last one.
 class EarlyPollTest : public OAuthFixture {
@@ -146,7 +146,7 @@ TEST_F(EarlyPollTest, MalformedEarlyPollIsStillRejected) {
   expectOAuthError(with_secret, 400, "invalid_client");
 }
 
-// A reload may change the polling policy, so it forgets every code: with a larger maximum, the
+// A reload may change the polling policy, so it drops every code. With a larger maximum, the
 // next early poll raises the interval again.
 TEST_F(EarlyPollTest, ReloadForgetsRememberedCodes) {
   const DeviceCodes codes = beginAndPollEarly();

@@ -160,8 +160,8 @@ TEST_F(SlowDownCacheTest, FullCacheDropsPassedEntriesOrRemembersNothing) {
   EXPECT_FALSE(cache_.isTooEarly(hashOf(0), "pub1", later));
 }
 
-// Runs under the thread sanitizer (make sanitize): lookups, remembers and forgets from several
-// threads at once.
+// Runs under the thread sanitizer (make sanitize): lookups, remember() and forget() calls from
+// several threads at once.
 TEST_F(SlowDownCacheTest, ConcurrentUseKeepsTheIndexConsistent) {
   const PollPolicy policy;
   SlowDownCache cache(64);
