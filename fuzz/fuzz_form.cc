@@ -3,14 +3,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
+#include "../tests/support/form_reference.h"
 #include "http/form.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
   const auto form = devauth::http::parseForm(text);
+  // parseForm must accept and decode exactly what Boost.URL's query parser does.
+  const auto expected = devauth::testing::parseFormWithBoostUrl(std::string(text));
+  if (form.hasValue() != expected.has_value() || (form && form->entries != *expected)) {
+    std::abort();
+  }
   if (form) {
     for (const auto& [name, value] : form->entries) {
       (void)form->get(name);

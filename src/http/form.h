@@ -23,11 +23,15 @@ class FormParams {
   // (RFC 6749 §3.1, RFC 8628 §3.1).
   std::optional<std::string> get(std::string_view name) const;
 
+  // The value of `name` without a copy, or nullptr when absent as for get(). The pointer is
+  // valid while `entries` is not changed.
+  const std::string* find(std::string_view name) const;
+
   // The first name that appears more than once with a non-empty value in any occurrence, or
   // nullopt. RFC 6749 §3.2 forbids repeated parameters.
   std::optional<std::string> firstRepeatedName() const;
 
-  bool has(std::string_view name) const { return get(name).has_value(); }
+  bool has(std::string_view name) const { return find(name) != nullptr; }
 };
 
 // Parses `text` (a body or query string). Fails with a short reason that is safe to send.

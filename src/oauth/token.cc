@@ -438,11 +438,12 @@ std::optional<http::Response> answerEarlyPoll(Services& services, const http::Re
   if (!form) {
     return std::nullopt;
   }
-  const auto grant_type = form->get("grant_type");
-  const auto device_code = form->get("device_code");
-  const auto client_id = form->get("client_id");
-  if (!grant_type || *grant_type != kDeviceCodeGrantType || !device_code ||
-      device_code->size() > kMaxDeviceCodeLength || !client_id || form->get("client_secret")) {
+  const std::string* grant_type = form->find("grant_type");
+  const std::string* device_code = form->find("device_code");
+  const std::string* client_id = form->find("client_id");
+  if (grant_type == nullptr || *grant_type != kDeviceCodeGrantType || device_code == nullptr ||
+      device_code->size() > kMaxDeviceCodeLength || client_id == nullptr ||
+      form->has("client_secret")) {
     return std::nullopt;
   }
   // The checks of handleToken for such a request: the client exists, is public and may use the

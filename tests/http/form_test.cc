@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+
+#include "support/form_reference.h"
 
 namespace devauth::http {
 namespace {
@@ -118,6 +121,54 @@ TEST(HttpFormTest, ParameterCountCapped) {
   auto parsed = parseForm(text);
   ASSERT_FALSE(parsed.hasValue());
   EXPECT_NE(parsed.error().find("100"), std::string::npos) << parsed.error();
+}
+
+TEST(HttpFormTest, ValueKeepsLaterEqualsSigns) {
+  const FormParams form = parseOrFail("state=a=b&c==");
+  EXPECT_EQ(form.get("state"), "a=b");
+  EXPECT_EQ(form.get("c"), "=");
+}
+
+TEST(HttpFormTest, CharactersOutsideTheQuerySetRejected) {
+  // RFC 3986 §3.4: these must be percent-encoded in a query, and a raw byte above 0x7F is never
+  // a URI character.
+  for (const std::string_view text :
+       {"a=b#c", "a=[1]", "a=\"q\"", "a=<b>", "a=\xC3\xA9", "a\\b=1"}) {
+    EXPECT_FALSE(parseForm(text).hasValue()) << "input: " << text;
+  }
+  EXPECT_FALSE(parseForm(std::string_view("a=b\0c", 5)).hasValue());
+}
+
+TEST(HttpFormTest, QuerySubDelimitersAccepted) {
+  const FormParams form = parseOrFail("a=!$'()*,;:@/?&b=%00");
+  EXPECT_EQ(form.get("a"), "!$'()*,;:@/?");
+  EXPECT_EQ(form.get("b"), std::string(1, '\0'));
+}
+
+TEST(HttpFormTest, AgreesWithBoostUrlOnGeneratedInput) {
+  // Short strings over an alphabet of separators, escapes, plus, bytes that must be escaped and
+  // UTF-8 lead and continuation bytes, from a fixed seed so that a failure repeats.
+  constexpr std::string_view kAlphabet = "ab=&%+2BCc8Af0 #[\xC3\xA9\xFF";
+  std::mt19937 random(8628);
+  std::uniform_int_distribution<std::size_t> pick(0, kAlphabet.size() - 1);
+  std::uniform_int_distribution<int> length(0, 14);
+  int accepted = 0;
+  for (int round = 0; round < 50000; ++round) {
+    std::string text;
+    for (int i = length(random); i > 0; --i) {
+      text.push_back(kAlphabet[pick(random)]);
+    }
+    const auto expected = testing::parseFormWithBoostUrl(text);
+    const auto parsed = parseForm(text);
+    ASSERT_EQ(parsed.hasValue(), expected.has_value()) << "input: " << text;
+    if (expected) {
+      ASSERT_EQ(parsed->entries, *expected) << "input: " << text;
+      ++accepted;
+    }
+  }
+  // Both outcomes must be well represented, or the comparison says little.
+  EXPECT_GT(accepted, 5000);
+  EXPECT_LT(accepted, 45000);
 }
 
 TEST(HttpFormTest, FormDecodeDecodesBasicCredentialPart) {

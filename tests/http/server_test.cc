@@ -602,9 +602,9 @@ TEST_F(HttpServerTest, ResponseBytesOnTheWire) {
             "Content-Type: text/plain; charset=utf-8\r\n"
             "X-Content-Type-Options: nosniff\r\n"
             "X-Request-Id: wire-1\r\n"
-            "Cache-Control: no-store\r\n"
             "Connection: close\r\n"
             "Content-Length: 6\r\n"
+            "Cache-Control: no-store\r\n"
             "\r\n"
             "hello\n");
 }
