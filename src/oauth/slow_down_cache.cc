@@ -19,7 +19,7 @@ void SlowDownCache::enable() {
 }
 
 std::uint64_t SlowDownCache::generation() {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   return generation_;
 }
 
@@ -47,16 +47,23 @@ void SlowDownCache::remember(const SecretHash& device_code_hash,
 
 bool SlowDownCache::isTooEarly(const SecretHash& device_code_hash, std::string_view client_id,
                                TimePoint now) {
+  {
+    std::shared_lock lock(mutex_);
+    const auto entry = entries_.find(device_code_hash);
+    if (entry == entries_.end()) {
+      return false;
+    }
+    if (now < entry->second.until) {
+      return entry->second.client_id == client_id;
+    }
+  }
+  // The entry's time has passed: drop it, unless remember() moved its time in the meantime.
   std::lock_guard lock(mutex_);
   const auto entry = entries_.find(device_code_hash);
-  if (entry == entries_.end()) {
-    return false;
-  }
-  if (now >= entry->second.until) {
+  if (entry != entries_.end() && now >= entry->second.until) {
     eraseLocked(entry);
-    return false;
   }
-  return entry->second.client_id == client_id;
+  return false;
 }
 
 void SlowDownCache::forget(const std::string& authorization_id) {
@@ -94,7 +101,7 @@ void SlowDownCache::reset(const PollPolicy* policy) {
 }
 
 std::size_t SlowDownCache::size() {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   return entries_.size();
 }
 

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -103,7 +104,10 @@ class SlowDownCache {
   void dropPassedLocked(TimePoint now);
 
   const std::size_t capacity_;
-  std::mutex mutex_;
+  // isTooEarly, on both I/O threads for every early poll, shares the lock. With an exclusive
+  // lock, a thread preempted while holding it stalled the other thread's connections for a
+  // scheduler time slice.
+  std::shared_mutex mutex_;
   // The following are guarded by mutex_.
   Entries entries_;
   std::unordered_map<std::string, SecretHash> by_authorization_;

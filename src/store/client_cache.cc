@@ -13,20 +13,31 @@ std::optional<Client> ClientCache::find(const std::string& client_id) {
     return std::nullopt;
   }
   const auto now = now_();
+  std::shared_ptr<const Client> client;
+  {
+    std::shared_lock lock(mutex_);
+    const auto found = entries_.find(client_id);
+    if (found == entries_.end()) {
+      return std::nullopt;
+    }
+    if (found->second.expires_at > now) {
+      client = found->second.client;
+    }
+  }
+  if (client) {
+    return *client;
+  }
+  // The entry expired: drop it, unless remember() renewed it in the meantime.
   std::lock_guard lock(mutex_);
   const auto found = entries_.find(client_id);
-  if (found == entries_.end()) {
-    return std::nullopt;
-  }
-  if (found->second.expires_at <= now) {
+  if (found != entries_.end() && found->second.expires_at <= now) {
     entries_.erase(found);
-    return std::nullopt;
   }
-  return found->second.client;
+  return std::nullopt;
 }
 
 std::uint64_t ClientCache::generation() {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   return generation_;
 }
 
@@ -45,7 +56,7 @@ void ClientCache::remember(const Client& client, std::uint64_t generation) {
       entries_.erase(entries_.begin());
     }
   }
-  entries_.insert_or_assign(client.id, Entry{client, now + ttl_});
+  entries_.insert_or_assign(client.id, Entry{std::make_shared<const Client>(client), now + ttl_});
 }
 
 void ClientCache::forget(const std::string& client_id) {
@@ -55,7 +66,7 @@ void ClientCache::forget(const std::string& client_id) {
 }
 
 std::size_t ClientCache::size() {
-  std::lock_guard lock(mutex_);
+  std::shared_lock lock(mutex_);
   return entries_.size();
 }
 

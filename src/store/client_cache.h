@@ -11,8 +11,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 
@@ -51,14 +53,18 @@ class ClientCache {
 
  private:
   struct Entry {
-    Client client;
+    // Shared, so that find() copies the client after releasing the lock.
+    std::shared_ptr<const Client> client;
     SteadyClock::time_point expires_at;
   };
 
   const std::chrono::milliseconds ttl_;
   const std::size_t capacity_;
   const std::function<SteadyClock::time_point()> now_;
-  std::mutex mutex_;
+  // Lookups, on every OAuth request and on both I/O threads at once, share the lock. With an
+  // exclusive lock, a thread preempted while holding it stalled the other thread's connections
+  // for a scheduler time slice.
+  std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;  // guarded by mutex_
   std::uint64_t generation_ = 0;                    // guarded by mutex_
 };
