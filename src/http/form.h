@@ -23,8 +23,8 @@ class FormParams {
   // (RFC 6749 §3.1, RFC 8628 §3.1).
   std::optional<std::string> get(std::string_view name) const;
 
-  // The value of `name` without a copy, or nullptr when absent as for get(). The pointer is
-  // valid while `entries` is not changed.
+  // Returns a pointer to the value of `name`, or nullptr when get() would return nullopt. The
+  // pointer is valid while `entries` is not changed.
   const std::string* find(std::string_view name) const;
 
   // The first name that appears more than once with a non-empty value in any occurrence, or

@@ -575,13 +575,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (response.find("X-Request-Id") == response.end()) {
       response.set("X-Request-Id", request.request_id);
     }
+    const bool response_keep_alive = response.keep_alive();
     const bool keep_alive =
-        request.message.keep_alive() && response.keep_alive() && !state_->stopping;
-    if (keep_alive != response.keep_alive()) {
+        request.message.keep_alive() && response_keep_alive && !state_->stopping;
+    if (keep_alive != response_keep_alive) {
       response.keep_alive(keep_alive);
     }
-    // The responses of http/response.h already have a Content-Length that matches their body;
-    // setting it again would replace the header field.
+    // The responses of http/response.h already have a Content-Length that matches their body,
+    // and setting it again would only replace the header field.
     const auto length = response.find(beast_http::field::content_length);
     if (length == response.end() || response.chunked() ||
         length->value() != std::to_string(response.body().size())) {

@@ -53,7 +53,7 @@ class ClientCache {
 
  private:
   struct Entry {
-    // Shared, so that find() copies the client after releasing the lock.
+    // The cached client, shared so that find() copies it after releasing the lock.
     std::shared_ptr<const Client> client;
     SteadyClock::time_point expires_at;
   };

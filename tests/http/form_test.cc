@@ -166,7 +166,7 @@ TEST(HttpFormTest, AgreesWithBoostUrlOnGeneratedInput) {
       ++accepted;
     }
   }
-  // Both outcomes must be well represented, or the comparison says little.
+  // Both outcomes must occur often, or the comparison tests little.
   EXPECT_GT(accepted, 5000);
   EXPECT_LT(accepted, 45000);
 }

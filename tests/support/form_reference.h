@@ -2,7 +2,7 @@
 
 // The form parser as Boost.URL's parse_query and its params iterator give it, with the decoding,
 // parameter cap and UTF-8 check of http::parseForm. parseForm makes the same checks in its own
-// pass; the form tests and the form fuzz target compare the two.
+// pass, and the form tests and the form fuzz target compare the two.
 
 #include <boost/url/encoding_opts.hpp>
 #include <boost/url/parse_query.hpp>
