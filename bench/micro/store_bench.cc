@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../tools/bulk_seed.h"
+#include "core/device_code.h"
 #include "core/random.h"
 #include "core/secret.h"
 #include "store/sqlite/sqlite_store.h"
@@ -73,7 +74,7 @@ class SeededStore {
 Authorization newAuthorization(RandomSource& random, std::string id, TimePoint now) {
   Authorization authorization;
   authorization.id = std::move(id);
-  authorization.device_code_hash = hashSecret(generateSecret(random));
+  authorization.device_code_hash = deviceCodeKey(generateDeviceCode(random, now));
   authorization.user_code_hash = hashSecret(generateSecret(random));
   authorization.client_id = kClientId;
   authorization.scope = "profile";
@@ -128,7 +129,7 @@ void BM_StoreFindByDeviceCode(benchmark::State& state) {
   SeededStore seeded(static_cast<std::size_t>(state.range(0)), 1000);
   std::vector<SecretHash> hashes;
   for (const auto& codes : seeded.codes()) {
-    hashes.push_back(hashSecret(codes.device_code));
+    hashes.push_back(deviceCodeKey(codes.device_code));
   }
   std::size_t n = 0;
   for (auto _ : state) {
@@ -168,7 +169,7 @@ void BM_StorePollPending(benchmark::State& state) {
   SeededStore seeded(static_cast<std::size_t>(state.range(0)), kRows);
   std::vector<SecretHash> hashes;
   for (const auto& codes : seeded.codes()) {
-    hashes.push_back(hashSecret(codes.device_code));
+    hashes.push_back(deviceCodeKey(codes.device_code));
   }
   const PollPolicy policy{};
   const TimePoint start = seeded.now();

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/authorization.h"
+#include "core/device_code.h"
 #include "core/random.h"
 #include "core/secret.h"
 #include "core/user_code.h"
@@ -61,10 +62,10 @@ Expected<std::vector<SeededCode>, std::string> seedAuthorizations(const std::str
   const long long expires_at = toUnixMillis(options.now + options.ttl);
   std::size_t inserted = 0;
   while (inserted < options.rows) {
-    SeededCode codes{newAuthorizationId(random, options.now), generateSecret(random),
-                     generateUserCode(random)};
+    SeededCode codes{newAuthorizationId(random, options.now),
+                     generateDeviceCode(random, options.now), generateUserCode(random)};
     const std::string& id = codes.id;
-    const SecretHash device_hash = hashSecret(codes.device_code);
+    const SecretHash device_hash = deviceCodeKey(codes.device_code);
     const SecretHash user_hash = hashSecret(codes.user_code);
 
     sqlite3_stmt* s = insert.get();

@@ -85,11 +85,7 @@ std::string newAuthorizationId(RandomSource& random, TimePoint now) {
   constexpr std::size_t kTimeBytes = 6;
   constexpr std::size_t kIdBytes = kTimeBytes + kAuthorizationIdRandomBytes;
   std::array<std::uint8_t, kIdBytes> bytes{};
-  auto millis = static_cast<std::uint64_t>(toUnixMillis(now));
-  for (std::size_t i = kTimeBytes; i-- > 0;) {
-    bytes[i] = static_cast<std::uint8_t>(millis & 0xffU);
-    millis >>= 8U;
-  }
+  putUnixMillis48(std::span(bytes).first<kTimeBytes>(), now);
   random.fill(std::span(bytes).subspan(kTimeBytes));
   std::array<char, 2 * kIdBytes + 1> hex{};
   sodium_bin2hex(hex.data(), hex.size(), bytes.data(), bytes.size());

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
 
 namespace devauth {
 
@@ -26,5 +29,15 @@ class SystemClock final : public Clock {
 
 inline long long toUnixMillis(TimePoint t) { return t.time_since_epoch().count(); }
 inline TimePoint fromUnixMillis(long long ms) { return TimePoint(milliseconds(ms)); }
+
+// Writes the Unix time of `t` in milliseconds as 6 big-endian bytes, so that byte strings that
+// start with it sort in time order (until the year 10889).
+inline void putUnixMillis48(std::span<std::uint8_t, 6> out, TimePoint t) {
+  auto millis = static_cast<std::uint64_t>(toUnixMillis(t));
+  for (std::size_t i = out.size(); i-- > 0;) {
+    out[i] = static_cast<std::uint8_t>(millis & 0xffU);
+    millis >>= 8U;
+  }
+}
 
 }  // namespace devauth

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <span>
 
+#include "core/device_code.h"
 #include "core/scope.h"
 #include "core/secret.h"
 #include "core/user_code.h"
@@ -163,22 +164,22 @@ class RequestRandom final : public RandomSource {
   // The device code, one pool of 16 bytes for the user code (generateUserCode draws another
   // only when rejection sampling used up the first), and the random part of the authorization
   // id.
-  std::array<std::uint8_t, kSecretBytes + 16 + kAuthorizationIdRandomBytes> buffer_{};
+  std::array<std::uint8_t, kDeviceCodeRandomBytes + 16 + kAuthorizationIdRandomBytes> buffer_{};
   std::size_t used_ = 0;
 };
 
 IssuedCodes drawCodes(Services& services, const DeviceRequest& device_request) {
   RequestRandom random(services.random);
   IssuedCodes codes;
-  codes.device_code = generateSecret(random);
+  const TimePoint now = services.clock.now();
+  codes.device_code = generateDeviceCode(random, now);
   const UserCodeProfile& profile = device_request.client.code_settings.user_code_profile;
   codes.user_code = generateUserCode(random, profile);
   codes.displayed_user_code = formatUserCode(codes.user_code, profile);
 
-  const TimePoint now = services.clock.now();
   Authorization& authorization = codes.authorization;
   authorization.id = newAuthorizationId(random, now);
-  authorization.device_code_hash = hashSecret(codes.device_code);
+  authorization.device_code_hash = deviceCodeKey(codes.device_code);
   authorization.user_code_hash = hashSecret(codes.user_code);
   authorization.client_id = device_request.client.id;
   authorization.scope = device_request.scope;

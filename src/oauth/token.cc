@@ -24,6 +24,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/device_code.h"
 #include "core/scope.h"
 #include "http/prefer.h"
 #include "http/response.h"
@@ -83,7 +84,7 @@ EndpointResult<Authorization> loadAuthorization(Services& services, const http::
   if (token_request.device_code.size() > kMaxDeviceCodeLength) {
     return fail(OAuthErrorCode::InvalidGrant);
   }
-  auto found = services.store.findByDeviceCode(hashSecret(token_request.device_code));
+  auto found = services.store.findByDeviceCode(deviceCodeKey(token_request.device_code));
   if (!found) {
     return unexpected(storeFailure(request, "find_by_device_code", found.error()));
   }
@@ -389,7 +390,7 @@ http::Response answerPoll(Services& services, const http::Request& request,
   StoreResult<std::optional<PendingPoll>> polled = std::optional<PendingPoll>();
   // A code too long to be one is left to loadAuthorization, which rejects it unread.
   if (token_request.device_code.size() <= kMaxDeviceCodeLength) {
-    const SecretHash hash = hashSecret(token_request.device_code);
+    const SecretHash hash = deviceCodeKey(token_request.device_code);
     const std::uint64_t generation =
         services.slow_downs != nullptr ? services.slow_downs->generation() : 0;
     polled =
@@ -452,7 +453,7 @@ std::optional<http::Response> answerEarlyPoll(Services& services, const http::Re
   if (!client || client->type != ClientType::Public || !client->device_grant) {
     return std::nullopt;
   }
-  if (!services.slow_downs->isTooEarly(hashSecret(*device_code), client->id,
+  if (!services.slow_downs->isTooEarly(deviceCodeKey(*device_code), client->id,
                                        services.clock.now())) {
     return std::nullopt;
   }

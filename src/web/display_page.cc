@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "core/secret.h"
+#include "core/device_code.h"
 #include "http/form.h"
 #include "http/response.h"
 #include "oauth/endpoints.h"
@@ -85,7 +85,7 @@ StoreResult<std::optional<DisplayFlow>> resumeFlow(Services& services,
   if (!codes) {
     return std::optional<DisplayFlow>();
   }
-  auto found = services.store.findByDeviceCode(hashSecret(codes->device_code));
+  auto found = services.store.findByDeviceCode(deviceCodeKey(codes->device_code));
   if (!found) {
     return unexpected(found.error());
   }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/device_code.h"
 #include "core/secret.h"
 #include "core/user_code.h"
 #include "e2e/child_process.h"
@@ -497,7 +498,7 @@ TEST_F(OperationsEndToEndTest, AuthorizationListAndCancel) {
   {
     auto store = openTestStore();
     ASSERT_NE(store, nullptr);
-    auto found = store->findByDeviceCode(hashSecret(second.device_code));
+    auto found = store->findByDeviceCode(deviceCodeKey(second.device_code));
     ASSERT_TRUE(found) << found.error().message;
     ASSERT_TRUE(found->has_value());
     second_id = (*found)->id;

@@ -26,9 +26,9 @@ TEST_F(OAuthDeviceAuthorizationTest, BeginReturnsCodesAndNumbers) {
   ASSERT_TRUE(body.at("expires_in").is_int64());
   ASSERT_TRUE(body.at("interval").is_int64());
 
-  // 256 random bits as unpadded base64url.
+  // 8 order bytes and 256 random bits as unpadded base64url.
   EXPECT_TRUE(
-      std::regex_match(stringField(body, "device_code"), std::regex("^[A-Za-z0-9_-]{43}$")));
+      std::regex_match(stringField(body, "device_code"), std::regex("^[A-Za-z0-9_-]{54}$")));
   const std::string user_code = stringField(body, "user_code");
   EXPECT_TRUE(std::regex_match(
       user_code, std::regex("^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$")));
@@ -64,7 +64,7 @@ TEST_F(OAuthDeviceAuthorizationTest, ThousandBeginsGiveDistinctCodes) {
     server().clock().advance(seconds(2));
     const DeviceCodes codes = beginFor("pub1");
     ASSERT_TRUE(std::regex_match(codes.user_code, user_code_format)) << codes.user_code;
-    ASSERT_EQ(codes.device_code.size(), 43u);
+    ASSERT_EQ(codes.device_code.size(), 54u);
     device_codes.insert(codes.device_code);
     user_codes.insert(codes.user_code);
   }

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/client.h"
+#include "core/device_code.h"
 #include "core/secret.h"
 #include "support/http_client.h"
 #include "support/test_server.h"
@@ -100,7 +101,7 @@ class OAuthFixture : public ::testing::Test {
 
   // The stored authorization of `device_code`; fails the test when it is missing.
   Authorization stored(const std::string& device_code) {
-    auto found = server_->store().findByDeviceCode(hashSecret(device_code));
+    auto found = server_->store().findByDeviceCode(deviceCodeKey(device_code));
     EXPECT_TRUE(found.hasValue());
     if (!found.hasValue() || !found->has_value()) {
       ADD_FAILURE() << "no authorization for the device code";

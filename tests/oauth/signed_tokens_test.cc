@@ -181,7 +181,7 @@ TEST_F(SignedTokensTest, ConfiguredAudienceIsUsed) {
   ASSERT_TRUE(other.store().insertClient(client).hasValue());
   const HttpResult begun = postForm(other.port(), kBeginPath, {{"client_id", "jwt2"}});
   const std::string device_code = stringField(jsonObject(begun), "device_code");
-  auto found = other.store().findByDeviceCode(hashSecret(device_code));
+  auto found = other.store().findByDeviceCode(deviceCodeKey(device_code));
   ASSERT_TRUE(found.hasValue() && found->has_value());
   ASSERT_TRUE(*other.store().approve((*found)->id, "sub-bob", std::nullopt, other.clock().now()));
   const HttpResult result = postForm(

@@ -98,7 +98,7 @@ TEST_F(DisplayPageTest, StartsFlowWithCodeQrAndPrivateCookie) {
   EXPECT_EQ(dataAttribute(page.body, "interval"), "5");
   EXPECT_EQ(dataAttribute(page.body, "expires-in"), "600");
   const std::string device_code = dataAttribute(page.body, "device-code");
-  EXPECT_EQ(device_code.size(), 43u);
+  EXPECT_EQ(device_code.size(), 54u);
   EXPECT_EQ(page.header("Set-Cookie"),
             "devauth_display=" + device_code + "." + user_code +
                 "; Path=/device/display; Max-Age=600; HttpOnly; SameSite=Strict");
