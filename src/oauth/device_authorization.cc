@@ -13,6 +13,7 @@
 #include "core/secret.h"
 #include "core/user_code.h"
 #include "core/user_code_profile.h"
+#include "http/deferred.h"
 #include "http/request_origin.h"
 #include "http/response.h"
 #include "limits/abuse_limits.h"
@@ -33,6 +34,10 @@ constexpr int kMaxInsertAttempts = 5;
 // Retry-After sent when a client has too many live authorizations; some of them expire or
 // are decided within a minute on a busy client.
 constexpr seconds kLiveCapRetryAfter{60};
+// How long a begin waits for the store to insert its row in the background before it gets
+// temporarily_unavailable. A commit waits at most the store's busy timeout (5 s by default)
+// for a lock, so only a store that stopped responding reaches this.
+constexpr std::chrono::seconds kBackgroundInsertMaxWait{30};
 
 struct DeviceRequest {
   Client client;
@@ -255,6 +260,20 @@ http::Response respondDeviceAuthorization(const http::Request& request,
   return http::jsonResponse(request, 200, boost::json::value(std::move(body)));
 }
 
+// Counts, logs and audits a device authorization that is now stored.
+void recordStart(const http::Request& request, const DeviceRequest& device_request,
+                 const IssuedCodes& codes) {
+  metrics::recordStage(metrics::Stage::Begun);
+  spdlog::info("event=authorization_started authorization_id={} client_id={} request_id={}",
+               codes.authorization.id, device_request.client.id, request.request_id);
+  if (device_request.bound_subject) {
+    writeDecisionAudit(DecisionAudit{DecisionAction::Bind, DecisionOutcome::Done,
+                                     codes.authorization.id, device_request.client.id,
+                                     *device_request.bound_subject,
+                                     "client:" + device_request.client.id, request.request_id});
+  }
+}
+
 // Checks, limits and stores a device authorization for `device_request`.
 EndpointResult<DeviceAuthorizationResponse> startAuthorization(
     Services& services, const http::Request& request, const DeviceRequest& device_request) {
@@ -267,17 +286,100 @@ EndpointResult<DeviceAuthorizationResponse> startAuthorization(
   if (!codes) {
     return unexpected(codes.error());
   }
-
-  metrics::recordStage(metrics::Stage::Begun);
-  spdlog::info("event=authorization_started authorization_id={} client_id={} request_id={}",
-               codes->authorization.id, device_request.client.id, request.request_id);
-  if (device_request.bound_subject) {
-    writeDecisionAudit(DecisionAudit{DecisionAction::Bind, DecisionOutcome::Done,
-                                     codes->authorization.id, device_request.client.id,
-                                     *device_request.bound_subject,
-                                     "client:" + device_request.client.id, request.request_id});
-  }
+  recordStart(request, device_request, *codes);
   return describeCodes(services, device_request.client, *codes);
+}
+
+// A device authorization request whose row the store inserts in the background
+// (Store::insertsInBackground). The request's handler has returned, so this keeps what the
+// response and the logs need.
+struct BackgroundBegin {
+  Services& services;
+  http::Request request;
+  DeviceRequest device_request;
+  std::shared_ptr<http::HeldResponse> response;
+  int attempt = 1;
+};
+
+// The parts of `request` that responses and logs read: the version, keep-alive, the target
+// and the request id.
+http::Request responseContext(const http::Request& request) {
+  http::Request context;
+  context.message.version(request.message.version());
+  context.message.keep_alive(request.message.keep_alive());
+  context.message.method(request.message.method());
+  context.message.target(request.message.target());
+  context.remote_address = request.remote_address;
+  context.request_id = request.request_id;
+  return context;
+}
+
+// Codes waiting for the store, with the response that hands them out. The response is built
+// before the row is queued, so that the store's thread only sends it.
+struct QueuedCodes {
+  IssuedCodes codes;
+  http::Response response;
+};
+
+void insertInBackground(const std::shared_ptr<BackgroundBegin>& begin, IssuedCodes codes);
+
+// Completes a background begin once the store has its row, or draws new codes after a
+// collision as createAuthorization does. Runs on the store's thread.
+void finishInBackground(const std::shared_ptr<BackgroundBegin>& begin, QueuedCodes& queued,
+                        const StoreResult<void>& inserted) {
+  const http::Request& request = begin->request;
+  if (inserted) {
+    recordStart(request, begin->device_request, queued.codes);
+    begin->response->complete(std::move(queued.response));
+    return;
+  }
+  if (inserted.error().kind != StoreError::Kind::Conflict || begin->attempt == kMaxInsertAttempts) {
+    begin->response->complete(
+        errorResponse(request, storeFailure(request, "insert_authorization", inserted.error())));
+    return;
+  }
+  spdlog::warn("event=code_collision client_id={} request_id={}", begin->device_request.client.id,
+               request.request_id);
+  ++begin->attempt;
+  IssuedCodes redrawn = drawCodes(begin->services, begin->device_request);
+  redrawn.authorization.request_address = queued.codes.authorization.request_address;
+  redrawn.authorization.request_user_agent = queued.codes.authorization.request_user_agent;
+  insertInBackground(begin, std::move(redrawn));
+}
+
+void insertInBackground(const std::shared_ptr<BackgroundBegin>& begin, IssuedCodes codes) {
+  auto queued = std::make_shared<QueuedCodes>();
+  queued->response = respondDeviceAuthorization(
+      begin->request, describeCodes(begin->services, begin->device_request.client, codes));
+  queued->codes = std::move(codes);
+  begin->services.store.insertAuthorizationThen(queued->codes.authorization,
+                                                [begin, queued](const StoreResult<void>& inserted) {
+                                                  finishInBackground(begin, *queued, inserted);
+                                                });
+}
+
+// Holds the request and queues its row with the store, whose thread completes the request once
+// the row is stored. Begins then wait in the store's insert queue instead of in handler threads, so
+// that one commit takes the rows of all of them.
+void beginInBackground(Services& services, const http::Request& request,
+                       DeviceRequest device_request) {
+  auto begin = std::make_shared<BackgroundBegin>(
+      BackgroundBegin{services, responseContext(request), std::move(device_request), nullptr});
+  // The callbacks belong to the held response, so they refer to it weakly.
+  auto response_slot = std::make_shared<std::weak_ptr<http::HeldResponse>>();
+  http::HoldCallbacks callbacks;
+  callbacks.on_end = [response_slot, context = begin->request](http::HoldEnd) {
+    if (auto response = response_slot->lock()) {
+      response->complete(
+          errorResponse(context, EndpointError{makeError(OAuthErrorCode::TemporarilyUnavailable)}));
+    }
+  };
+  begin->response = request.deferral->hold(kBackgroundInsertMaxWait, std::move(callbacks));
+  *response_slot = begin->response;
+
+  IssuedCodes codes = drawCodes(services, begin->device_request);
+  recordRequestOrigin(services, request, codes.authorization);
+  insertInBackground(begin, std::move(codes));
 }
 
 }  // namespace
@@ -286,6 +388,16 @@ http::Response handleDeviceAuthorization(Services& services, const http::Request
   auto device_request = validateDeviceRequest(services, request);
   if (!device_request) {
     return errorResponse(request, device_request.error());
+  }
+
+  if (request.deferral && services.store.insertsInBackground()) {
+    auto allowed = checkFloodLimits(services, request, device_request->client);
+    if (!allowed) {
+      return errorResponse(request, allowed.error());
+    }
+    beginInBackground(services, request, std::move(*device_request));
+    // The server sends what the held response completes with, not this.
+    return {};
   }
 
   auto started = startAuthorization(services, request, *device_request);

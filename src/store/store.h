@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/authorization.h"
@@ -112,6 +113,20 @@ class Store {
   // Fails with Conflict when the device code hash or user code hash is already stored; the
   // caller draws new codes and tries again. Fails with Internal when the client does not exist.
   virtual StoreResult<void> insertAuthorization(const Authorization& authorization) = 0;
+
+  // Runs insertAuthorization and passes its result to `done`. A store whose
+  // insertsInBackground() is true may instead queue the row and call `done` later on another
+  // thread. It then holds none of its locks, so `done` may call this function again.
+  using InsertDone = std::function<void(StoreResult<void>)>;
+  virtual void insertAuthorizationThen(const Authorization& authorization, InsertDone done) {
+    const InsertDone callback = std::move(done);
+    callback(insertAuthorization(authorization));
+  }
+  // Whether insertAuthorizationThen may return before it called `done`.
+  virtual bool insertsInBackground() const { return false; }
+  // Returns once every row queued by insertAuthorizationThen is inserted and its `done` has
+  // returned. The server calls it when it stops, while what the callbacks use still exists.
+  virtual void finishBackgroundInserts() {}
   virtual StoreResult<std::optional<Authorization>> findByDeviceCode(const SecretHash& hash) = 0;
   virtual StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) = 0;
 

@@ -10,10 +10,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <latch>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -694,6 +696,169 @@ std::unique_ptr<SqliteStore> openWithClient(const std::string& path,
     return nullptr;
   }
   return store;
+}
+
+// Collects the results that insertAuthorizationThen hands to its callbacks, and the threads
+// that call them.
+class BackgroundResults {
+ public:
+  explicit BackgroundResults(std::size_t rows) : results_(rows), threads_(rows), left_(rows) {}
+
+  Store::InsertDone doneFor(std::size_t row) {
+    return [this, row](StoreResult<void> inserted) {
+      const std::lock_guard lock(mutex_);
+      results_[row] = std::move(inserted);
+      threads_[row] = std::this_thread::get_id();
+      if (--left_ == 0) {
+        all_done_.notify_all();
+      }
+    };
+  }
+
+  // Waits, at most 10 s, for every callback. Returns whether all of them ran.
+  bool waitForAll() {
+    std::unique_lock lock(mutex_);
+    return all_done_.wait_for(lock, std::chrono::seconds(10), [this] { return left_ == 0; });
+  }
+
+  std::size_t left() {
+    const std::lock_guard lock(mutex_);
+    return left_;
+  }
+
+  const StoreResult<void>& result(std::size_t row) const { return results_[row]; }
+  std::thread::id thread(std::size_t row) const { return threads_[row]; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable all_done_;
+  std::vector<StoreResult<void>> results_;
+  std::vector<std::thread::id> threads_;
+  std::size_t left_;
+};
+
+// insertAuthorizationThen returns before its row is inserted. The store's own thread inserts
+// the queued rows in one batch and calls each callback with that row's result: a collision
+// fails only its own row.
+TEST(SqliteStoreBackgroundInsertTest, QueuedRowsShareOneBatch) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  HeldInsertBatch holder(path);
+
+  Authorization colliding = conformance::makeAuthorization("colliding");
+  colliding.user_code_hash = conformance::makeAuthorization("first").user_code_hash;
+  const std::vector<Authorization> rows = {conformance::makeAuthorization("first"), colliding,
+                                           conformance::makeAuthorization("second")};
+  BackgroundResults results(rows.size());
+  holder.store().insertAuthorizationThen(rows[0], results.doneFor(0));
+  holder.waitForLeader();
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    holder.store().insertAuthorizationThen(rows[i], results.doneFor(i));
+  }
+  EXPECT_EQ(results.left(), rows.size());
+  holder.releaseWhenQueued(rows.size());
+  ASSERT_TRUE(results.waitForAll());
+
+  EXPECT_EQ(holder.batches(), 1);
+  EXPECT_TRUE(results.result(0)) << results.result(0).error().message;
+  ASSERT_FALSE(results.result(1));
+  EXPECT_EQ(results.result(1).error().kind, StoreError::Kind::Conflict);
+  EXPECT_TRUE(results.result(2)) << results.result(2).error().message;
+  EXPECT_NE(results.thread(0), std::this_thread::get_id());
+  EXPECT_EQ(RawDatabase(path).query("SELECT id FROM authorizations ORDER BY id"), "first|second");
+}
+
+// A callback may queue another row; the store's thread inserts it too.
+TEST(SqliteStoreBackgroundInsertTest, CallbackMayInsertAgain) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  auto store = openWithClient(path, {});
+  ASSERT_NE(store, nullptr);
+
+  BackgroundResults results(2);
+  const Store::InsertDone second = results.doneFor(1);
+  const Store::InsertDone first = results.doneFor(0);
+  store->insertAuthorizationThen(conformance::makeAuthorization("first"),
+                                 [&store, &first, &second](StoreResult<void> inserted) {
+                                   store->insertAuthorizationThen(
+                                       conformance::makeAuthorization("second"), second);
+                                   first(std::move(inserted));
+                                 });
+  ASSERT_TRUE(results.waitForAll());
+
+  EXPECT_TRUE(results.result(0)) << results.result(0).error().message;
+  EXPECT_TRUE(results.result(1)) << results.result(1).error().message;
+  EXPECT_EQ(RawDatabase(path).query("SELECT id FROM authorizations ORDER BY id"), "first|second");
+}
+
+// After finishBackgroundInserts, which the server calls when it stops, a new row still gets
+// inserted and its callback called.
+TEST(SqliteStoreBackgroundInsertTest, InsertAfterFinishingStartsAgain) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  auto store = openWithClient(path, {});
+  ASSERT_NE(store, nullptr);
+
+  BackgroundResults results(2);
+  store->insertAuthorizationThen(conformance::makeAuthorization("before"), results.doneFor(0));
+  store->finishBackgroundInserts();
+  EXPECT_EQ(results.left(), 1U);
+  store->insertAuthorizationThen(conformance::makeAuthorization("after"), results.doneFor(1));
+  ASSERT_TRUE(results.waitForAll());
+
+  EXPECT_TRUE(results.result(0)) << results.result(0).error().message;
+  EXPECT_TRUE(results.result(1)) << results.result(1).error().message;
+  EXPECT_EQ(RawDatabase(path).query("SELECT id FROM authorizations ORDER BY id"), "after|before");
+}
+
+// A synchronous insert that arrives while the store's thread leads waits for that thread to
+// insert its row in the same batch.
+TEST(SqliteStoreBackgroundInsertTest, SynchronousInsertJoinsBackgroundBatch) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  HeldInsertBatch holder(path);
+
+  BackgroundResults results(1);
+  holder.store().insertAuthorizationThen(conformance::makeAuthorization("background"),
+                                         results.doneFor(0));
+  holder.waitForLeader();
+  auto synchronous = std::async(std::launch::async, [&holder] {
+    return holder.store().insertAuthorization(conformance::makeAuthorization("synchronous"));
+  });
+  holder.releaseWhenQueued(2);
+  const StoreResult<void> inserted = synchronous.get();
+  ASSERT_TRUE(results.waitForAll());
+
+  EXPECT_TRUE(inserted) << inserted.error().message;
+  EXPECT_TRUE(results.result(0)) << results.result(0).error().message;
+  EXPECT_EQ(holder.batches(), 1);
+  EXPECT_EQ(RawDatabase(path).query("SELECT id FROM authorizations ORDER BY id"),
+            "background|synchronous");
+}
+
+// Closing the store inserts the rows still queued and calls their callbacks first.
+TEST(SqliteStoreBackgroundInsertTest, ClosingInsertsQueuedRows) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  constexpr std::size_t kRows = 20;
+  BackgroundResults results(kRows);
+  {
+    HeldInsertBatch holder(path);
+    holder.store().insertAuthorizationThen(conformance::makeAuthorization("row-0"),
+                                           results.doneFor(0));
+    holder.waitForLeader();
+    for (std::size_t i = 1; i < kRows; ++i) {
+      holder.store().insertAuthorizationThen(
+          conformance::makeAuthorization(fmt::format("row-{}", i)), results.doneFor(i));
+    }
+    holder.releaseWhenQueued(kRows);
+  }
+
+  EXPECT_EQ(results.left(), 0U);
+  for (std::size_t i = 0; i < kRows; ++i) {
+    EXPECT_TRUE(results.result(i)) << i << ": " << results.result(i).error().message;
+  }
+  EXPECT_EQ(RawDatabase(path).query("SELECT count(*) FROM authorizations"), std::to_string(kRows));
 }
 
 // Inserts authorizations named `prefix`-0, -1, ... until `done` returns true, at most `limit`.

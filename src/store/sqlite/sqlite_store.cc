@@ -349,26 +349,93 @@ std::unique_lock<std::mutex> SqliteStore::lockWrites() {
 // --- Device authorizations ---------------------------------------------------------------
 
 StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authorization) {
-  QueuedInsert mine{&authorization, {}};
+  // Guarded by insert_queue_mutex_, and set by whichever thread inserts the row.
+  std::optional<StoreResult<void>> result;
   std::unique_lock queue(insert_queue_mutex_);
-  insert_queue_.push_back(&mine);
-  if (!mine.done && insert_leader_active_) {
-    // The leader inserts this row with its batch.
+  const std::uint64_t ticket =
+      queueInsert(authorization, [this, &result](StoreResult<void> inserted) {
+        const std::lock_guard lock(insert_queue_mutex_);
+        result = std::move(inserted);
+        insert_done_.notify_all();
+      });
+  while (!result) {
+    if (!insert_leader_active_) {
+      leadInserts(queue, ticket);
+      continue;
+    }
+    // The leader inserts this row with one of its batches.
     const BlockingRegion waiting;
-    insert_done_.wait(queue, [&] { return mine.done || !insert_leader_active_; });
+    insert_done_.wait(queue, [&] { return result.has_value() || !insert_leader_active_; });
   }
-  if (mine.done) {
-    return std::move(mine.result);
-  }
+  return std::move(*result);
+}
 
-  // This caller leads. Rows queued while it waits for write_mutex_ join its batch. The loop
-  // ends when a batch has taken its own row, which takes more than one batch only when more
-  // than kMaxInsertBatch rows were queued ahead of it.
+void SqliteStore::insertAuthorizationThen(const Authorization& authorization, InsertDone done) {
+  const std::lock_guard queue(insert_queue_mutex_);
+  queueInsert(authorization, std::move(done));
+  if (!insert_writer_.joinable()) {
+    insert_writer_ = std::thread([this] { runInsertWriter(); });
+  }
+  if (!insert_leader_active_) {
+    insert_work_.notify_one();
+  }
+}
+
+void SqliteStore::runInsertWriter() {
+  std::unique_lock queue(insert_queue_mutex_);
+  while (true) {
+    insert_work_.wait(queue, [this] {
+      return stopping_writer_ || (!insert_queue_.empty() && !insert_leader_active_);
+    });
+    if (insert_queue_.empty() || insert_leader_active_) {
+      return;
+    }
+    try {
+      leadInserts(queue, kNoTicket);
+    } catch (...) {
+      // leadInserts gave the rows of its batch an error. The thread stays for the next rows.
+      if (!queue.owns_lock()) {
+        queue.lock();
+      }
+    }
+  }
+}
+
+void SqliteStore::finishBackgroundInserts() {
+  const std::lock_guard finishing(finish_inserts_mutex_);
+  {
+    const std::lock_guard queue(insert_queue_mutex_);
+    stopping_writer_ = true;
+  }
+  insert_work_.notify_one();
+  if (insert_writer_.joinable()) {
+    insert_writer_.join();
+  }
+  // A later insertAuthorizationThen starts the thread again, and so do rows queued meanwhile.
+  const std::lock_guard queue(insert_queue_mutex_);
+  stopping_writer_ = false;
+  if (!insert_queue_.empty()) {
+    insert_writer_ = std::thread([this] { runInsertWriter(); });
+  }
+}
+
+SqliteStore::~SqliteStore() { finishBackgroundInserts(); }
+
+std::uint64_t SqliteStore::queueInsert(Authorization authorization, InsertDone done) {
+  const std::uint64_t ticket = next_insert_ticket_++;
+  insert_queue_.push_back(QueuedInsert{ticket, std::move(authorization), std::move(done)});
+  return ticket;
+}
+
+void SqliteStore::leadInserts(std::unique_lock<std::mutex>& queue, std::uint64_t own_ticket) {
   insert_leader_active_ = true;
-  std::vector<QueuedInsert*> batch;
+  std::vector<QueuedInsert> batch;
+  // The rows of `batch` whose callback has been called.
+  std::size_t completed = 0;
   try {
-    while (!mine.done) {
+    while (!insert_queue_.empty()) {
       queue.unlock();
+      std::vector<StoreResult<void>> results;
       {
         const auto writing = lockWrites();
         if (before_insert_batch_) {
@@ -377,47 +444,56 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
         queue.lock();
         const auto end = insert_queue_.begin() + static_cast<std::ptrdiff_t>(std::min(
                                                      insert_queue_.size(), kMaxInsertBatch));
-        batch.assign(insert_queue_.begin(), end);
+        batch.assign(std::make_move_iterator(insert_queue_.begin()), std::make_move_iterator(end));
         insert_queue_.erase(insert_queue_.begin(), end);
+        completed = 0;
         queue.unlock();
-
-        insertBatch(batch);
-
-        queue.lock();
-        for (QueuedInsert* row : batch) {
-          row->done = true;
-        }
-        batch.clear();
+        results = insertBatch(batch);
       }
-      insert_done_.notify_all();
+      // The callbacks run without the store's locks, so they may insert again.
+      while (completed < batch.size()) {
+        const std::size_t row = completed++;
+        batch[row].done(std::move(results[row]));
+      }
+      batch.clear();
+      completed = 0;
+      queue.lock();
     }
   } catch (...) {
-    // An exception (out of memory) must not leave the rows of other callers waiting forever
-    // or the store without a leader.
+    // An exception (out of memory) must not leave rows without a result or the store without
+    // a leader. This call's own row gets an error too, also while still queued, because a
+    // synchronous caller's callback refers to its stack.
     if (!queue.owns_lock()) {
       queue.lock();
     }
-    for (QueuedInsert* row : batch) {
-      row->result = unexpected(StoreError{
-          StoreError::Kind::Internal,
-          "SQLite: inserting an authorization failed: the batch leader raised an exception"});
-      row->done = true;
+    const auto own =
+        std::find_if(insert_queue_.begin(), insert_queue_.end(),
+                     [own_ticket](const QueuedInsert& row) { return row.ticket == own_ticket; });
+    if (own != insert_queue_.end()) {
+      batch.push_back(std::move(*own));
+      insert_queue_.erase(own);
     }
-    // This caller's row may still be queued, and it lives on this caller's stack.
-    std::erase(insert_queue_, &mine);
     insert_leader_active_ = false;
     queue.unlock();
     insert_done_.notify_all();
+    insert_work_.notify_one();
+    for (; completed < batch.size(); ++completed) {
+      try {
+        batch[completed].done(unexpected(StoreError{
+            StoreError::Kind::Internal,
+            "SQLite: inserting an authorization failed: the batch leader raised an exception"}));
+      } catch (...) {
+        // The exception being handled is the one this call rethrows.
+      }
+    }
     throw;
   }
   insert_leader_active_ = false;
-  queue.unlock();
-  // Wakes a waiting caller whose row is still queued, so that it leads the next batch.
+  // Wakes the synchronous callers, whose rows are all inserted now.
   insert_done_.notify_all();
-  return std::move(mine.result);
 }
 
-void SqliteStore::insertBatch(const std::vector<QueuedInsert*>& batch) {
+std::vector<StoreResult<void>> SqliteStore::insertBatch(const std::vector<QueuedInsert>& batch) {
   static const std::string sql = fmt::format(
       "INSERT INTO authorizations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       kAuthorizationColumns);
@@ -429,32 +505,32 @@ void SqliteStore::insertBatch(const std::vector<QueuedInsert*>& batch) {
         millisOrNull(a.decided_at), a.relay_public_key, bytesOrNull(a.sealed_relay_token),
         a.bound_subject, a.request_address, a.request_user_agent));
   };
-  const auto fail_all = [&batch](const StoreError& error) {
-    for (QueuedInsert* row : batch) {
-      row->result = unexpected(error);
+  std::vector<StoreResult<void>> results(batch.size());
+  const auto fail_all = [&results](const StoreError& error) {
+    for (StoreResult<void>& result : results) {
+      result = unexpected(error);
     }
+    return std::move(results);
   };
 
   // Unsynced: a lost insert only makes the device start over (SqliteStore durability).
   auto lease = unsynced_pool_.acquire();
   if (!lease) {
-    fail_all(lease.error());
-    return;
+    return fail_all(lease.error());
   }
   Connection& connection = **lease;
   if (batch.size() == 1) {
-    batch.front()->result = insert(connection, *batch.front()->authorization);
-    return;
+    results.front() = insert(connection, batch.front().authorization);
+    return results;
   }
 
   auto transaction = Transaction::beginImmediate(connection);
   if (!transaction) {
-    fail_all(transaction.error());
-    return;
+    return fail_all(transaction.error());
   }
-  for (QueuedInsert* row : batch) {
-    row->result = insert(connection, *row->authorization);
-    if (row->result) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    results[i] = insert(connection, batch[i].authorization);
+    if (results[i]) {
       continue;
     }
     // A constraint error (a code collision, an unknown client) undoes only its own statement
@@ -463,14 +539,15 @@ void SqliteStore::insertBatch(const std::vector<QueuedInsert*>& batch) {
     const int code = sqlite3_extended_errcode(connection.handle());
     const bool transaction_open = sqlite3_get_autocommit(connection.handle()) == 0;
     if ((code & 0xff) != SQLITE_CONSTRAINT || !transaction_open) {
-      fail_all(row->result.error());
-      return;
+      const StoreError error = results[i].error();
+      return fail_all(error);
     }
   }
   auto committed = transaction->commit();
   if (!committed) {
-    fail_all(committed.error());
+    return fail_all(committed.error());
   }
+  return results;
 }
 
 std::size_t SqliteStore::queuedAuthorizationInserts() {

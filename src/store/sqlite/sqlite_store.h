@@ -6,10 +6,13 @@
 // race, whether the callers share a process or not.
 //
 // Concurrency: every write of this process takes one write mutex, because SQLite lets one
-// connection write at a time. New device authorizations are committed in groups. Calls of
-// insertAuthorization that arrive while another one is inserting queue their rows. The next
-// leader inserts up to kMaxInsertBatch of them in one IMMEDIATE transaction, so that one
-// commit serves them all. Each row keeps its own result, and a lone call commits at once.
+// connection write at a time. New device authorizations are committed in groups. Rows that
+// arrive while another batch is inserting wait in a queue, and one leader at a time inserts up
+// to kMaxInsertBatch of them in one IMMEDIATE transaction, so that one commit serves them all.
+// Each row keeps its own result, and a lone row commits at once. insertAuthorization leads
+// when no one else does, and otherwise waits for its row. insertAuthorizationThen only queues
+// its row, and the store's own thread leads, so that request handlers do not wait and the
+// queue contains every begin in progress.
 //
 // Durability: decisions and one-time use (bind, approve, deny, redeem, and the rows they depend on:
 // clients, users, sessions) commit with a WAL sync. Polling state, new device authorizations and
@@ -22,10 +25,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/client_cache.h"
@@ -61,6 +67,11 @@ class SqliteStore final : public Store {
   static StoreResult<std::unique_ptr<SqliteStore>> open(const std::string& path,
                                                         const SqliteStoreOptions& options = {});
 
+  // Inserts the rows that insertAuthorizationThen queued, then ends its thread.
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
   StoreResult<void> migrate() override;
   StoreResult<void> ping() override;
 
@@ -77,6 +88,9 @@ class SqliteStore final : public Store {
   StoreResult<std::size_t> countUsers() override;
 
   StoreResult<void> insertAuthorization(const Authorization& authorization) override;
+  void insertAuthorizationThen(const Authorization& authorization, InsertDone done) override;
+  bool insertsInBackground() const override { return true; }
+  void finishBackgroundInserts() override;
   StoreResult<std::optional<Authorization>> findByDeviceCode(const SecretHash& hash) override;
   StoreResult<std::optional<Authorization>> findByUserCode(const SecretHash& hash) override;
   StoreResult<bool> updatePollState(const std::string& id, const PollState& expected,
@@ -150,11 +164,11 @@ class SqliteStore final : public Store {
   static constexpr std::size_t kMaxInsertBatch = 64;
 
  private:
-  // One insertAuthorization call waiting for its row to be inserted.
+  // A row waiting to be inserted, and the callback that takes its result.
   struct QueuedInsert {
-    const Authorization* authorization;
-    StoreResult<void> result;
-    bool done = false;
+    std::uint64_t ticket = 0;
+    Authorization authorization;
+    InsertDone done;
   };
 
   SqliteStore(const std::string& path, const SqliteStoreOptions& options)
@@ -178,8 +192,21 @@ class SqliteStore final : public Store {
   // that its handler pool can run another thread meanwhile.
   std::unique_lock<std::mutex> lockWrites();
 
-  // Inserts `batch`, holding write_mutex_, and stores each row's result in it.
-  void insertBatch(const std::vector<QueuedInsert*>& batch);
+  // Queues a row and returns its ticket. The caller holds insert_queue_mutex_.
+  std::uint64_t queueInsert(Authorization authorization, InsertDone done);
+
+  // The thread of insertAuthorizationThen: leads whenever rows are queued and no other caller
+  // leads. It inserts what is still queued before it ends.
+  void runInsertWriter();
+
+  // Inserts queued rows in batches until the queue is empty, and calls each row's callback
+  // after its batch. Called with `queue` locked and no leader active, and returns with it
+  // locked. On an exception the row of `own_ticket` and the rows of the batch in progress get
+  // an error, and the rows still queued wait for the next leader.
+  void leadInserts(std::unique_lock<std::mutex>& queue, std::uint64_t own_ticket);
+
+  // Inserts `batch`, holding write_mutex_, and returns each row's result.
+  std::vector<StoreResult<void>> insertBatch(const std::vector<QueuedInsert>& batch);
 
   // approved -> redeemed, storing `token`, and `grant` with `refresh_token` when set, in one
   // IMMEDIATE transaction.
@@ -203,16 +230,27 @@ class SqliteStore final : public Store {
   std::mutex write_mutex_;
   ClientCache clients_;
 
-  // The group commit of insertAuthorization, described at the top of this file. The first
+  // The group commit of new authorizations, described at the top of this file. The first
   // caller that finds no leader becomes the leader and inserts the queued rows.
   std::mutex insert_queue_mutex_;
   std::condition_variable insert_done_;
   // Guarded by insert_queue_mutex_: rows not yet taken by a leader, oldest first.
-  std::vector<QueuedInsert*> insert_queue_;
+  std::deque<QueuedInsert> insert_queue_;
   // Guarded by insert_queue_mutex_.
+  std::uint64_t next_insert_ticket_ = 0;
   bool insert_leader_active_ = false;
+  bool stopping_writer_ = false;
+  // Serializes finishBackgroundInserts calls.
+  std::mutex finish_inserts_mutex_;
+  // Wakes insert_writer_ when rows are queued and no caller leads.
+  std::condition_variable insert_work_;
+  // A ticket that no row has.
+  static constexpr std::uint64_t kNoTicket = ~std::uint64_t{0};
   std::function<void()> before_insert_batch_;
   std::function<void(bool immediate)> before_poll_write_;
+  // Started by the first insertAuthorizationThen, and declared last so that it ends, in the
+  // destructor, before the members it uses.
+  std::thread insert_writer_;
 };
 
 }  // namespace devauth
