@@ -97,6 +97,32 @@ TEST_F(OAuthTokenTest, ApprovedCodeReturnsToken) {
   EXPECT_EQ(stored(codes.device_code).state, AuthorizationState::Redeemed);
 }
 
+// A device code in the format of earlier versions (43 characters, stored under its whole
+// SHA-256) is still polled and redeemed.
+TEST_F(OAuthTokenTest, EarlierDeviceCodeFormatIsRedeemed) {
+  CsprngRandom random;
+  const std::string device_code = generateSecret(random);
+  Authorization authorization;
+  authorization.id = "earlier-format";
+  authorization.device_code_hash = hashSecret(device_code);
+  authorization.user_code_hash = hashSecret("BCDFGHJK");
+  authorization.client_id = "pub1";
+  authorization.scope = "read";
+  authorization.created_at = server().clock().now();
+  authorization.expires_at = authorization.created_at + seconds(600);
+  authorization.interval = seconds(5);
+  ASSERT_TRUE(server().store().insertAuthorization(authorization).hasValue());
+
+  expectOAuthError(poll(device_code), 400, "authorization_pending");
+  approveInStore(device_code, "sub-alice");
+  server().clock().advance(seconds(5));
+  const HttpResult result = poll(device_code);
+
+  ASSERT_EQ(result.status, 200u) << result.body;
+  EXPECT_EQ(stringField(jsonObject(result), "scope"), "read");
+  EXPECT_EQ(stored(device_code).state, AuthorizationState::Redeemed);
+}
+
 TEST_F(OAuthTokenTest, IssuedTokenIsStoredOnlyAsHash) {
   const DeviceCodes codes = beginFor("pub1");
   approveInStore(codes.device_code, "sub-alice");
