@@ -12,7 +12,8 @@ namespace {
 
 constexpr std::size_t kDeviceCodeBytes = kDeviceCodeOrderBytes + kSecretBytes;
 constexpr std::size_t kTimeBytes = 6;
-// The shortest prefix of a code that is whole bytes and holds the order bytes: 72 bits.
+// The shortest prefix of a code that decodes to whole bytes and contains the order bytes: 12
+// characters, 72 bits.
 constexpr std::size_t kOrderPrefixCharacters = 12;
 constexpr std::size_t kOrderPrefixBytes = 9;
 

@@ -211,6 +211,18 @@ void recordRequestOrigin(const Services& services, const http::Request& request,
       http::shortenUserAgent(request.message[http::beast_http::field::user_agent]);
 }
 
+// Returns whether an insert that failed with `error` on attempt `attempt` is tried again with
+// fresh codes: only a code collision is, up to kMaxInsertAttempts. Logs the collision.
+bool redrawAfter(const StoreError& error, int attempt, const http::Request& request,
+                 const DeviceRequest& device_request) {
+  if (error.kind != StoreError::Kind::Conflict || attempt == kMaxInsertAttempts) {
+    return false;
+  }
+  spdlog::warn("event=code_collision client_id={} request_id={}", device_request.client.id,
+               request.request_id);
+  return true;
+}
+
 // Stores a new authorization, drawing fresh codes when a code hash collides with a stored one.
 EndpointResult<IssuedCodes> createAuthorization(Services& services, const http::Request& request,
                                                 const DeviceRequest& device_request) {
@@ -221,11 +233,9 @@ EndpointResult<IssuedCodes> createAuthorization(Services& services, const http::
     if (inserted) {
       return codes;
     }
-    if (inserted.error().kind != StoreError::Kind::Conflict || attempt == kMaxInsertAttempts) {
+    if (!redrawAfter(inserted.error(), attempt, request, device_request)) {
       return unexpected(storeFailure(request, "insert_authorization", inserted.error()));
     }
-    spdlog::warn("event=code_collision client_id={} request_id={}", device_request.client.id,
-                 request.request_id);
   }
   return fail(OAuthErrorCode::ServerError);
 }
@@ -307,9 +317,7 @@ http::Request responseContext(const http::Request& request) {
   http::Request context;
   context.message.version(request.message.version());
   context.message.keep_alive(request.message.keep_alive());
-  context.message.method(request.message.method());
   context.message.target(request.message.target());
-  context.remote_address = request.remote_address;
   context.request_id = request.request_id;
   return context;
 }
@@ -333,13 +341,11 @@ void finishInBackground(const std::shared_ptr<BackgroundBegin>& begin, QueuedCod
     begin->response->complete(std::move(queued.response));
     return;
   }
-  if (inserted.error().kind != StoreError::Kind::Conflict || begin->attempt == kMaxInsertAttempts) {
+  if (!redrawAfter(inserted.error(), begin->attempt, request, begin->device_request)) {
     begin->response->complete(
         errorResponse(request, storeFailure(request, "insert_authorization", inserted.error())));
     return;
   }
-  spdlog::warn("event=code_collision client_id={} request_id={}", begin->device_request.client.id,
-               request.request_id);
   ++begin->attempt;
   IssuedCodes redrawn = drawCodes(begin->services, begin->device_request);
   redrawn.authorization.request_address = queued.codes.authorization.request_address;

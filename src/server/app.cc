@@ -300,7 +300,8 @@ void App::stop() {
     // Stopping the server answers the held polls, so none is left when the feed stops. The held
     // polls refer to the server's executors and go before the server does.
     impl_->server->stop();
-    // Rows of begins still queued answer their requests through the server's executors.
+    // Queued rows of begins complete their requests through the server's executors, which
+    // still exist until the server is reset.
     impl_->store->finishBackgroundInserts();
     impl_->decision_feed.reset();
     impl_->held_polls.reset();

@@ -55,7 +55,7 @@ TEST(DeviceCodeTest, KeyDependsOnEveryRandomCharacter) {
   CsprngRandom random;
   const std::string code = generateDeviceCode(random, at(1'765'000'000'000));
   const SecretHash key = deviceCodeKey(code);
-  // The 11th character holds the last bits of the order bytes and the first of the random ones.
+  // The 11th character contains the last bits of the order bytes and the first of the random ones.
   for (std::size_t i = 10; i < code.size() - 1; ++i) {
     std::string changed = code;
     changed[i] = changed[i] == 'A' ? 'B' : 'A';
@@ -76,7 +76,7 @@ TEST(DeviceCodeTest, OtherStringsKeyAsTheirSha256) {
   }
 }
 
-TEST(DeviceCodeTest, ChangedCodeKeepsItsOrderButNotItsKey) {
+TEST(DeviceCodeTest, ChangedCodeKeepsOrderBytesOnly) {
   CsprngRandom random;
   const std::string code = generateDeviceCode(random, at(1'765'000'000'000));
   std::string changed = code;

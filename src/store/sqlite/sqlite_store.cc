@@ -430,7 +430,7 @@ std::uint64_t SqliteStore::queueInsert(Authorization authorization, InsertDone d
 void SqliteStore::leadInserts(std::unique_lock<std::mutex>& queue, std::uint64_t own_ticket) {
   insert_leader_active_ = true;
   std::vector<QueuedInsert> batch;
-  // The rows of `batch` whose callback has been called.
+  // The rows of `batch` whose callback has been called. It is 0 whenever a batch is taken.
   std::size_t completed = 0;
   try {
     while (!insert_queue_.empty()) {
@@ -446,7 +446,6 @@ void SqliteStore::leadInserts(std::unique_lock<std::mutex>& queue, std::uint64_t
                                                      insert_queue_.size(), kMaxInsertBatch));
         batch.assign(std::make_move_iterator(insert_queue_.begin()), std::make_move_iterator(end));
         insert_queue_.erase(insert_queue_.begin(), end);
-        completed = 0;
         queue.unlock();
         results = insertBatch(batch);
       }
