@@ -59,7 +59,7 @@ bench: packages
 # against .clang-tidy-baseline; sanitize: the tests under ASan+UBSan (build-asan) and the
 # concurrent tests under TSan (build-tsan); fuzz: every libFuzzer target for FUZZ_SECONDS each.
 SANITIZE_EXCLUDE ?= Browser
-TSAN_TESTS ?= Racing|Concurrent|GroupCommit|BackgroundInsert|DeviceAuthorization|Checkpoint|HttpServerTest|AppTest|MalformedSweep|HeldPoll|EarlyPoll
+TSAN_TESTS ?= Racing|Concurrent|GroupCommit|BackgroundInsert|CountedInsert|AbuseLimits|DeviceAuthorization|Checkpoint|HttpServerTest|AppTest|MalformedSweep|HeldPoll|EarlyPoll
 FUZZ_SECONDS ?= 300
 
 .PHONY: lint sanitize fuzz-build fuzz fuzz-ci

@@ -127,11 +127,25 @@ if "$devauth" serve --help | grep -q -- --device-requests-per-client; then
     --max-live-authorizations 0)
 fi
 
-# Sets server_pid.
+# Limits that this load never reaches, for the devauth-limits server: each begin then counts
+# its client and its address, as in a deployment with the request limits on. The cap on live
+# authorizations stays off, because the guessing odds that devauth checks at start do not allow
+# a cap as large as the authorizations that the begin runs leave live.
+counted_limit_flags=()
+if [[ ${#limit_flags[@]} -gt 0 ]]; then
+  counted_limit_flags=(--device-requests-per-client 1000000000
+    --device-requests-per-address 1000000000 --max-live-authorizations 0)
+fi
+
+# Sets server_pid. Flags after the third argument replace limit_flags.
 start_devauth() {
   local store=$1 port=$2 name=$3
+  local flags=("${limit_flags[@]}")
+  if [[ $# -gt 3 ]]; then
+    flags=("${@:4}")
+  fi
   "$devauth" serve --listen 127.0.0.1 --port "$port" --store "$store" --threads "$server_threads" \
-    --expires-in 1800 "${limit_flags[@]}" >"$work/$name.out" 2>"$work/$name.err" &
+    --expires-in 1800 "${flags[@]}" >"$work/$name.out" 2>"$work/$name.err" &
   server_pid=$!
   started_pids+=("$server_pid")
   wait_http "http://127.0.0.1:$port/healthz"
@@ -304,6 +318,15 @@ start_devauth "$shm_dir/main.db" "$shm_port" devauth-tmpfs
 shm_pid=$server_pid
 seed_via_begin "$shm_port" "$seed_codes" "$work/tmpfs-codes.txt"
 
+# The same server with the request limits counted (counted_limit_flags above); begins only.
+counted_pid=""
+if [[ ${#counted_limit_flags[@]} -gt 0 ]]; then
+  "$seed" --store "$work/counted.db" --backend-secret "$backend_secret"
+  counted_port=$(free_port)
+  start_devauth "$work/counted.db" "$counted_port" devauth-limits "${counted_limit_flags[@]}"
+  counted_pid=$server_pid
+fi
+
 # PostgreSQL: when make bench runs this script under scripts/with-postgres.sh with
 # DEVAUTH_POSTGRES_DURABLE=1, a throwaway cluster with fsync and synchronous_commit on.
 pg_pid=""
@@ -359,6 +382,9 @@ for rep in $(seq 1 "$reps"); do
   run_wrk begin devauth "$rep" "$devauth_pid" "$main_port" "$duration" mode=begin
   run_wrk begin oidc-provider "$rep" "$oidc_pid" "$oidc_port" "$duration" mode=begin
   run_wrk begin devauth-tmpfs "$rep" "$shm_pid" "$shm_port" "$duration" mode=begin
+  if [[ -n "$counted_pid" ]]; then
+    run_wrk begin devauth-limits "$rep" "$counted_pid" "$counted_port" "$duration" mode=begin
+  fi
   if [[ -n "$pg_pid" ]]; then
     cpu_pids="$pg_cpu_pids" run_wrk begin devauth-pg "$rep" "$pg_pid" "$pg_port" "$duration" \
       mode=begin
@@ -369,6 +395,9 @@ stop_server "$oidc_pid"
 stop_server "$devauth_pid"
 stop_server "$shm_pid"
 rm -rf "$shm_dir"
+if [[ -n "$counted_pid" ]]; then
+  stop_server "$counted_pid"
+fi
 if [[ -n "$pg_pid" ]]; then
   stop_server "$pg_pid"
 fi

@@ -49,6 +49,11 @@ END {
   printf "Ratios (medians, same run): polling devauth/nginx %.1f%%, devauth/oidc-provider %.2fx; " \
     "begin devauth/nginx %.1f%%, devauth/oidc-provider %.2fx.\n\n", 100 * m[pd] / m[pn],
     m[pd] / m[po], 100 * m[bd] / m[bn], m[bd] / m[bo]
+  bl = "begin" SUBSEP "devauth-limits"
+  if (bl in m) {
+    printf "Begin with the request limits counted (devauth-limits, same run): %.1f%% of nginx, " \
+      "%.1f µs of server CPU per begin.\n\n", 100 * m[bl] / m[bn], mcpu[bl]
+  }
   pg = "poll" SUBSEP "devauth-pg"; bg = "begin" SUBSEP "devauth-pg"
   if (pg in m && bg in m) {
     printf "PostgreSQL (devauth-pg, same run): polling %.1f%% of nginx, begin %.1f%% of nginx; " \

@@ -63,14 +63,32 @@ StoreResult<void> countFailure(Store& store, const std::vector<Counter>& counter
 
 StoreResult<std::optional<seconds>> countRequest(Store& store, const std::vector<Counter>& counters,
                                                  TimePoint now) {
-  std::optional<seconds> wait;
+  std::vector<std::int64_t> counts;
   for (const Counter& counter : counters) {
     auto count = store.incrementCounter(counter.key, counter.limit.window, now);
     if (!count) {
       return unexpected(count.error());
     }
-    if (*count > counter.limit.max_count) {
-      wait = std::max(wait.value_or(seconds(0)), untilWindowEnd(counter.limit, now));
+    counts.push_back(*count);
+  }
+  return waitAfter(counters, counts, now);
+}
+
+std::vector<RequestCounter> requestCounters(const std::vector<Counter>& counters) {
+  std::vector<RequestCounter> counted;
+  counted.reserve(counters.size());
+  for (const Counter& counter : counters) {
+    counted.push_back(RequestCounter{counter.key, counter.limit.window, counter.limit.max_count});
+  }
+  return counted;
+}
+
+std::optional<seconds> waitAfter(const std::vector<Counter>& counters,
+                                 const std::vector<std::int64_t>& counts, TimePoint now) {
+  std::optional<seconds> wait;
+  for (std::size_t i = 0; i < counters.size() && i < counts.size(); ++i) {
+    if (counts[i] > counters[i].limit.max_count) {
+      wait = std::max(wait.value_or(seconds(0)), untilWindowEnd(counters[i].limit, now));
     }
   }
   return wait;

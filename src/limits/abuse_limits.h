@@ -75,6 +75,14 @@ StoreResult<void> countFailure(Store& store, const std::vector<Counter>& counter
 StoreResult<std::optional<seconds>> countRequest(Store& store, const std::vector<Counter>& counters,
                                                  TimePoint now);
 
+// Converts `counters` into the form that Store::insertCountedThen counts, each with its limit.
+std::vector<RequestCounter> requestCounters(const std::vector<Counter>& counters);
+
+// Returns how long to wait when a request whose increments gave `counts` (one per counter, in
+// order) went over a limit, or nullopt when it is allowed.
+std::optional<seconds> waitAfter(const std::vector<Counter>& counters,
+                                 const std::vector<std::int64_t>& counts, TimePoint now);
+
 // Counters of failed user-code entries. `session` is the hash of the browser session id on the
 // verification page; the approval API passes the approving client id as `caller` instead.
 std::vector<Counter> userCodeFailureCounters(const AbuseLimits& limits, std::string_view address,

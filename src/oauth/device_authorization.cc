@@ -108,26 +108,28 @@ EndpointResult<DeviceRequest> validateDeviceRequest(Services& services,
   return DeviceRequest{std::move(client), std::move(*scope), std::move(*bound_subject)};
 }
 
-// Flooding limits (RFC 6819 §4.4.1.11): requests per client and per source address, then the
-// cap on a client's live authorizations, which also bounds the live user codes that guessing
-// could hit (RFC 8628 §5.1).
-EndpointResult<void> checkFloodLimits(Services& services, const http::Request& request,
-                                      const Client& client) {
-  const TimePoint now = services.clock.now();
-  const AbuseLimits& limits = services.config.limits;
-  const auto counters = limits::deviceRequestCounters(
-      limits, client.id, limits::sourceAddress(request, services.config.trust_forwarded_for));
-  auto wait = limits::countRequest(services.store, counters, now);
-  if (!wait) {
-    return unexpected(storeFailure(request, "count_request", wait.error()));
-  }
-  if (*wait) {
-    spdlog::warn("event=device_requests_throttled client_id={} request_id={}", client.id,
-                 request.request_id);
-    metrics::recordBlock(metrics::Limit::DeviceRequest);
-    return rateLimited(**wait);
-  }
+// Logs and counts a request that went over a device request limit, and returns its 429 error.
+EndpointError deviceRequestsThrottled(const http::Request& request, const Client& client,
+                                      seconds wait) {
+  spdlog::warn("event=device_requests_throttled client_id={} request_id={}", client.id,
+               request.request_id);
+  metrics::recordBlock(metrics::Limit::DeviceRequest);
+  return EndpointError{makeError(OAuthErrorCode::RateLimited), false, wait};
+}
 
+// Builds the counters of device requests by `client` and by the request's source address.
+std::vector<limits::Counter> deviceRequestCounters(const Services& services,
+                                                   const http::Request& request,
+                                                   const Client& client) {
+  return limits::deviceRequestCounters(
+      services.config.limits, client.id,
+      limits::sourceAddress(request, services.config.trust_forwarded_for));
+}
+
+// Checks the cap on a client's pending, unexpired authorizations.
+EndpointResult<void> checkLiveCap(Services& services, const http::Request& request,
+                                  const Client& client, TimePoint now) {
+  const AbuseLimits& limits = services.config.limits;
   if (limits.max_live_authorizations_per_client <= 0) {
     return {};
   }
@@ -140,6 +142,28 @@ EndpointResult<void> checkFloodLimits(Services& services, const http::Request& r
                  request.request_id);
     metrics::recordBlock(metrics::Limit::LiveAuthorizations);
     return rateLimited(kLiveCapRetryAfter);
+  }
+  return {};
+}
+
+// Flooding limits (RFC 6819 §4.4.1.11): the cap on a client's live authorizations, which also
+// bounds the live user codes that guessing could hit (RFC 8628 §5.1), then requests per client
+// and per source address. A request over the cap gets its 429 from the cap and is not counted,
+// as when the store counts the requests with the row (beginInBackground).
+EndpointResult<void> checkFloodLimits(Services& services, const http::Request& request,
+                                      const Client& client) {
+  const TimePoint now = services.clock.now();
+  auto capped = checkLiveCap(services, request, client, now);
+  if (!capped) {
+    return capped;
+  }
+  auto wait =
+      limits::countRequest(services.store, deviceRequestCounters(services, request, client), now);
+  if (!wait) {
+    return unexpected(storeFailure(request, "count_request", wait.error()));
+  }
+  if (*wait) {
+    return unexpected(deviceRequestsThrottled(request, client, **wait));
   }
   return {};
 }
@@ -308,6 +332,9 @@ struct BackgroundBegin {
   http::Request request;
   DeviceRequest device_request;
   std::shared_ptr<http::HeldResponse> response;
+  // The device request limits, which the store counts with the first attempt's row.
+  std::vector<limits::Counter> counters;
+  TimePoint now{};
   int attempt = 1;
 };
 
@@ -331,14 +358,22 @@ struct QueuedCodes {
 
 void insertInBackground(const std::shared_ptr<BackgroundBegin>& begin, IssuedCodes codes);
 
-// Completes a background begin once the store has its row, or draws new codes after a
-// collision as createAuthorization does. Runs on the store's thread.
+// Completes a background begin once the store has its row or found it over a limit, or draws
+// new codes after a collision as createAuthorization does. Runs on the store's thread.
 void finishInBackground(const std::shared_ptr<BackgroundBegin>& begin, QueuedCodes& queued,
-                        const StoreResult<void>& inserted) {
+                        const StoreResult<CountedInsert>& inserted) {
   const http::Request& request = begin->request;
-  if (inserted) {
+  if (inserted && inserted->inserted) {
     recordStart(request, begin->device_request, queued.codes);
     begin->response->complete(std::move(queued.response));
+    return;
+  }
+  if (inserted) {
+    // The store inserts no row over a limit, and waitAfter finds the limit it went over.
+    const seconds wait =
+        limits::waitAfter(begin->counters, inserted->counts, begin->now).value_or(seconds(1));
+    begin->response->complete(errorResponse(
+        request, deviceRequestsThrottled(request, begin->device_request.client, wait)));
     return;
   }
   if (!redrawAfter(inserted.error(), begin->attempt, request, begin->device_request)) {
@@ -358,19 +393,28 @@ void insertInBackground(const std::shared_ptr<BackgroundBegin>& begin, IssuedCod
   queued->response = respondDeviceAuthorization(
       begin->request, describeCodes(begin->services, begin->device_request.client, codes));
   queued->codes = std::move(codes);
-  begin->services.store.insertAuthorizationThen(queued->codes.authorization,
-                                                [begin, queued](const StoreResult<void>& inserted) {
-                                                  finishInBackground(begin, *queued, inserted);
-                                                });
+  // Only the first attempt counts: new codes after a collision are the same request.
+  InsertLimits limits;
+  if (begin->attempt == 1) {
+    limits = InsertLimits{limits::requestCounters(begin->counters), begin->now};
+  }
+  begin->services.store.insertCountedThen(
+      queued->codes.authorization, limits,
+      [begin, queued](const StoreResult<CountedInsert>& inserted) {
+        finishInBackground(begin, *queued, inserted);
+      });
 }
 
 // Holds the request and queues its row with the store, whose thread completes the request once
 // the row is stored. Begins then wait in the store's insert queue instead of in handler threads, so
 // that one commit takes the rows of all of them.
 void beginInBackground(Services& services, const http::Request& request,
-                       DeviceRequest device_request) {
-  auto begin = std::make_shared<BackgroundBegin>(
-      BackgroundBegin{services, responseContext(request), std::move(device_request), nullptr});
+                       DeviceRequest device_request, TimePoint now) {
+  std::vector<limits::Counter> counters =
+      deviceRequestCounters(services, request, device_request.client);
+  auto begin = std::make_shared<BackgroundBegin>(BackgroundBegin{services, responseContext(request),
+                                                                 std::move(device_request), nullptr,
+                                                                 std::move(counters), now});
   // The callbacks belong to the held response, so they refer to it weakly.
   auto response_slot = std::make_shared<std::weak_ptr<http::HeldResponse>>();
   http::HoldCallbacks callbacks;
@@ -397,11 +441,14 @@ http::Response handleDeviceAuthorization(Services& services, const http::Request
   }
 
   if (request.deferral && services.store.insertsInBackground()) {
-    auto allowed = checkFloodLimits(services, request, device_request->client);
+    // The store counts the device requests in the transaction of the row, so only the live cap,
+    // a read, is checked here (checkFloodLimits has the order).
+    const TimePoint now = services.clock.now();
+    auto allowed = checkLiveCap(services, request, device_request->client, now);
     if (!allowed) {
       return errorResponse(request, allowed.error());
     }
-    beginInBackground(services, request, std::move(*device_request));
+    beginInBackground(services, request, std::move(*device_request), now);
     // The server sends what the held response completes with, not this.
     return {};
   }

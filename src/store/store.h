@@ -68,6 +68,29 @@ struct PendingPoll {
   PollState state;
 };
 
+// A rate-limit counter that Store::insertCountedThen adds one to in the transaction that
+// inserts the row, as incrementCounter would.
+struct RequestCounter {
+  std::string key;
+  milliseconds window{};
+  // The row is inserted only when the new count is at most this.
+  std::int64_t max_count = 0;
+};
+
+// The counters of one insertCountedThen call, and the time their windows are taken at.
+struct InsertLimits {
+  std::vector<RequestCounter> counters;
+  TimePoint now{};
+};
+
+// The outcome of insertCountedThen: each counter's count after its increment, in the order of
+// InsertLimits::counters, and whether the row was inserted, which it is only when no count
+// went over its max_count.
+struct CountedInsert {
+  bool inserted = false;
+  std::vector<std::int64_t> counts;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -114,17 +137,21 @@ class Store {
   // caller draws new codes and tries again. Fails with Internal when the client does not exist.
   virtual StoreResult<void> insertAuthorization(const Authorization& authorization) = 0;
 
-  // Runs insertAuthorization and passes its result to `done`. A store whose
-  // insertsInBackground() is true may instead queue the row and call `done` later on another
-  // thread. It then holds none of its locks, so `done` may call this function again.
+  // Adds one to each counter of `limits`, then inserts the row unless a count went over its
+  // max_count, and passes the outcome to `done`; an insert that fails as insertAuthorization
+  // does fails the outcome. Counting and inserting are one transaction where the store can make
+  // them one. A store whose insertsInBackground() is true may queue the row and call `done`
+  // later on another thread. It then holds none of its locks, so `done` may call this function
+  // again.
+  using CountedInsertDone = std::function<void(StoreResult<CountedInsert>)>;
+  virtual void insertCountedThen(const Authorization& authorization, const InsertLimits& limits,
+                                 CountedInsertDone done);
+  // insertCountedThen without counters.
   using InsertDone = std::function<void(StoreResult<void>)>;
-  virtual void insertAuthorizationThen(const Authorization& authorization, InsertDone done) {
-    const InsertDone callback = std::move(done);
-    callback(insertAuthorization(authorization));
-  }
-  // Whether insertAuthorizationThen may return before it called `done`.
+  void insertAuthorizationThen(const Authorization& authorization, InsertDone done);
+  // Whether insertCountedThen may return before it called `done`.
   virtual bool insertsInBackground() const { return false; }
-  // Returns once every row queued by insertAuthorizationThen is inserted and its `done` has
+  // Returns once every row queued by insertCountedThen is inserted and its `done` has
   // returned. The server calls it when it stops, while what the callbacks use still exists.
   virtual void finishBackgroundInserts() {}
   virtual StoreResult<std::optional<Authorization>> findByDeviceCode(const SecretHash& hash) = 0;

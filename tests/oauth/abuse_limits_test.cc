@@ -141,6 +141,34 @@ TEST_F(OAuthLiveCapTest, LiveAuthorizationsPerClientAreCapped) {
   EXPECT_EQ(begin({{"client_id", "pub1"}}).status, 200u);
 }
 
+class OAuthLiveCapCountingTest : public OAuthFixture {
+ protected:
+  void adjustConfig(Config& config) override {
+    config.limits.max_live_authorizations_per_client = 2;
+    config.limits.device_requests_per_client = {3, seconds(60)};
+    config.limits.device_requests_per_address = {0, seconds(60)};
+  }
+};
+
+// A request that the live cap turns away is not counted against the request limits: after
+// it, the client still has the third request of its budget, and only the fourth is throttled.
+TEST_F(OAuthLiveCapCountingTest, CappedRequestIsNotCounted) {
+  const long long now = toUnixMillis(server().clock().now());
+  server().clock().set(fromUnixMillis(now - now % 60'000 + 60'000));
+  const DeviceCodes first = beginFor("pub1");
+  const DeviceCodes second = beginFor("pub1");
+  const HttpResult capped = begin({{"client_id", "pub1"}});
+  expectOAuthError(capped, 429, "temporarily_unavailable");
+  EXPECT_EQ(capped.header("Retry-After"), "60");
+
+  denyInStore(first.device_code);
+  EXPECT_EQ(begin({{"client_id", "pub1"}}).status, 200u);
+  denyInStore(second.device_code);
+  const HttpResult throttled = begin({{"client_id", "pub1"}});
+  expectOAuthError(throttled, 429, "temporarily_unavailable");
+  EXPECT_EQ(throttled.header("Retry-After"), "60");
+}
+
 class OAuthMetadataTest : public OAuthFixture {};
 
 TEST_F(OAuthMetadataTest, MetadataListsEndpointsGrantAndMethods) {

@@ -698,14 +698,18 @@ std::unique_ptr<SqliteStore> openWithClient(const std::string& path,
   return store;
 }
 
-// Collects the results that insertAuthorizationThen hands to its callbacks, and the threads
-// that call them.
+// Collects the results that insertAuthorizationThen or insertCountedThen hands to its
+// callbacks, and the threads that call them.
+template <typename Result = StoreResult<void>>
 class BackgroundResults {
  public:
-  explicit BackgroundResults(std::size_t rows) : results_(rows), threads_(rows), left_(rows) {}
+  explicit BackgroundResults(std::size_t rows)
+      : results_(rows, Result(unexpected(StoreError{StoreError::Kind::Internal, "not called"}))),
+        threads_(rows),
+        left_(rows) {}
 
-  Store::InsertDone doneFor(std::size_t row) {
-    return [this, row](StoreResult<void> inserted) {
+  std::function<void(Result)> doneFor(std::size_t row) {
+    return [this, row](Result inserted) {
       const std::lock_guard lock(mutex_);
       results_[row] = std::move(inserted);
       threads_[row] = std::this_thread::get_id();
@@ -726,13 +730,13 @@ class BackgroundResults {
     return left_;
   }
 
-  const StoreResult<void>& result(std::size_t row) const { return results_[row]; }
+  const Result& result(std::size_t row) const { return results_[row]; }
   std::thread::id thread(std::size_t row) const { return threads_[row]; }
 
  private:
   std::mutex mutex_;
   std::condition_variable all_done_;
-  std::vector<StoreResult<void>> results_;
+  std::vector<Result> results_;
   std::vector<std::thread::id> threads_;
   std::size_t left_;
 };
@@ -766,6 +770,37 @@ TEST(SqliteStoreBackgroundInsertTest, QueuedRowsShareOneBatch) {
   EXPECT_TRUE(results.result(2)) << results.result(2).error().message;
   EXPECT_NE(results.thread(0), std::this_thread::get_id());
   EXPECT_EQ(RawDatabase(path).query("SELECT id FROM authorizations ORDER BY id"), "first|second");
+}
+
+// The counters queued with rows are counted in the rows' batch: one transaction counts every
+// request and inserts the rows under the limit.
+TEST(SqliteStoreBackgroundInsertTest, CountersAreCountedInTheRowsBatch) {
+  TempDir directory;
+  const std::string path = directory.file("store.db");
+  HeldInsertBatch holder(path);
+
+  BackgroundResults<StoreResult<CountedInsert>> results(4);
+  holder.store().insertCountedThen(conformance::makeAuthorization("uncounted"), InsertLimits{},
+                                   results.doneFor(0));
+  holder.waitForLeader();
+  const InsertLimits limits{{RequestCounter{"begins", seconds(60), 2}}, conformance::kT0};
+  for (std::size_t i = 1; i < 4; ++i) {
+    holder.store().insertCountedThen(conformance::makeAuthorization("counted-" + std::to_string(i)),
+                                     limits, results.doneFor(i));
+  }
+  holder.releaseWhenQueued(4);
+  ASSERT_TRUE(results.waitForAll());
+
+  EXPECT_EQ(holder.batches(), 1);
+  for (std::size_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(results.result(i)) << i << ": " << results.result(i).error().message;
+    EXPECT_EQ(results.result(i)->inserted, i <= 2) << i;
+  }
+  EXPECT_TRUE(results.result(0)->counts.empty());
+  EXPECT_EQ(results.result(3)->counts, std::vector<std::int64_t>{3});
+  EXPECT_EQ(RawDatabase(path).query("SELECT id FROM authorizations ORDER BY id"),
+            "counted-1|counted-2|uncounted");
+  EXPECT_EQ(RawDatabase(path).query("SELECT count FROM rate_counters"), "3");
 }
 
 // A callback may queue another row; the store's thread inserts it too.

@@ -21,9 +21,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1187,6 +1192,74 @@ TYPED_TEST_P(StoreConformanceTest, RacingCounterIncrementsAcrossTwoStoresLoseNon
   EXPECT_EQ(*total, conformance::kRaceThreads * kIncrementsPerThread);
 }
 
+// Runs insertCountedThen and waits, at most 10 s, for its callback, which a store may call on
+// another thread.
+inline StoreResult<CountedInsert> insertCounted(Store& store, const Authorization& authorization,
+                                                const InsertLimits& limits) {
+  std::mutex mutex;
+  std::condition_variable called;
+  std::optional<StoreResult<CountedInsert>> outcome;
+  store.insertCountedThen(authorization, limits, [&](StoreResult<CountedInsert> result) {
+    const std::lock_guard lock(mutex);
+    outcome = std::move(result);
+    called.notify_all();
+  });
+  std::unique_lock lock(mutex);
+  if (!called.wait_for(lock, std::chrono::seconds(10), [&] { return outcome.has_value(); })) {
+    return unexpected(
+        StoreError{StoreError::Kind::Internal, "insertCountedThen never called back"});
+  }
+  return std::move(*outcome);
+}
+
+// The row is inserted while every count stays at most its max_count; the request that goes
+// over is counted and its row is not inserted.
+TYPED_TEST_P(StoreConformanceTest, CountedInsertStopsAtTheLimit) {
+  const InsertLimits limits{{RequestCounter{"begins-client", seconds(60), 2},
+                             RequestCounter{"begins-address", seconds(60), 5}},
+                            conformance::kT0};
+  const std::vector<std::string> ids = {"first", "second", "third"};
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto outcome = insertCounted(this->store(), conformance::makeAuthorization(ids[i]), limits);
+    ASSERT_TRUE(outcome) << ids[i] << ": " << outcome.error().message;
+    const auto expected = static_cast<std::int64_t>(i + 1);
+    EXPECT_EQ(outcome->counts, (std::vector<std::int64_t>{expected, expected})) << ids[i];
+    EXPECT_EQ(outcome->inserted, i < 2) << ids[i];
+  }
+  const auto stored = [this](const std::string& id) {
+    auto found =
+        this->store().findByDeviceCode(conformance::makeAuthorization(id).device_code_hash);
+    EXPECT_TRUE(found) << found.error().message;
+    return found && found->has_value();
+  };
+  EXPECT_TRUE(stored("second"));
+  EXPECT_FALSE(stored("third"));
+  auto counted = this->store().readCounter("begins-client", seconds(60), conformance::kT0);
+  ASSERT_TRUE(counted) << counted.error().message;
+  EXPECT_EQ(*counted, 3);
+}
+
+// A colliding row fails with Conflict as insertAuthorization does, and the request it belongs
+// to stays counted; without counters the outcome has no counts.
+TYPED_TEST_P(StoreConformanceTest, CountedInsertOfCollidingRowIsConflict) {
+  ASSERT_TRUE(this->store().insertAuthorization(conformance::makeAuthorization("stored")));
+  Authorization colliding = conformance::makeAuthorization("colliding");
+  colliding.user_code_hash = conformance::makeAuthorization("stored").user_code_hash;
+  const InsertLimits limits{{RequestCounter{"begins", seconds(60), 10}}, conformance::kT0};
+  auto outcome = insertCounted(this->store(), colliding, limits);
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().kind, StoreError::Kind::Conflict);
+  auto counted = this->store().readCounter("begins", seconds(60), conformance::kT0);
+  ASSERT_TRUE(counted) << counted.error().message;
+  EXPECT_EQ(*counted, 1);
+
+  auto uncounted =
+      insertCounted(this->store(), conformance::makeAuthorization("uncounted"), InsertLimits{});
+  ASSERT_TRUE(uncounted) << uncounted.error().message;
+  EXPECT_TRUE(uncounted->inserted);
+  EXPECT_TRUE(uncounted->counts.empty());
+}
+
 // --- Signing keys ----------------------------------------------------------------------------
 
 TYPED_TEST_P(StoreConformanceTest, SigningKeyRoundTripsNewestFirst) {
@@ -1315,7 +1388,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     RacingRedemptionsAcrossTwoStoresStoreOneToken, RacingApproveAndDenyAcrossTwoStoresHaveOneWinner,
     RacingPollUpdatesHaveOneWinner, CountLiveAuthorizationsCountsPendingUnexpiredOfClient,
     CounterCountsWithinOneWindow, CounterStartsAgainInNextWindow, PurgeExpiredDeletesEndedCounters,
-    RacingCounterIncrementsAcrossTwoStoresLoseNone, SigningKeyRoundTripsNewestFirst,
+    RacingCounterIncrementsAcrossTwoStoresLoseNone, CountedInsertStopsAtTheLimit,
+    CountedInsertOfCollidingRowIsConflict, SigningKeyRoundTripsNewestFirst,
     SigningKeyInsertSkipsWhenNewerKeyExists, DuplicateSigningKeyIdIsConflict,
     RemoveRetiredSigningKeysKeepsNewestAndOverlap, RacingSigningKeyInsertsAcrossTwoStoresAddOne,
     TenThousandAuthorizationsFoundByUserCode);

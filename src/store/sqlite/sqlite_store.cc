@@ -137,6 +137,44 @@ StoreResult<void> changedAny(const StoreResult<int>& changed) {
   return {};
 }
 
+// --- Rate-limit counters -----------------------------------------------------------------
+
+// The start of the fixed window of length `window` that contains `now` (Store contract).
+long long windowStart(milliseconds window, TimePoint now) {
+  const long long length = std::max<long long>(window.count(), 1);
+  const long long millis = toUnixMillis(now);
+  return millis - ((millis % length) + length) % length;
+}
+
+StoreResult<long long> readCount(const Statement& row) { return row.columnInt(0); }
+
+// Adds one to `key` on `connection`, as Store::incrementCounter describes, and returns the new
+// count. The caller holds the write mutex.
+StoreResult<std::int64_t> addToCounter(Connection& connection, const std::string& key,
+                                       milliseconds window, TimePoint now) {
+  // One statement, so concurrent increments from any process serialise on the write lock. An
+  // increment dated before the stored window counts in the stored window, so the window never
+  // moves backwards when instances' clocks differ slightly.
+  const long long start = windowStart(window, now);
+  auto counts = findAll<long long>(
+      connection,
+      "INSERT INTO rate_counters (key, window_start, window_end, count) VALUES (?, ?, ?, 1) "
+      "ON CONFLICT (key) DO UPDATE SET "
+      "count = CASE WHEN excluded.window_start > window_start THEN 1 ELSE count + 1 END, "
+      "window_end = max(window_end, excluded.window_end), "
+      "window_start = max(window_start, excluded.window_start) "
+      "RETURNING count",
+      readCount, key, start, start + window.count());
+  if (!counts) {
+    return unexpected(counts.error());
+  }
+  if (counts->size() != 1) {
+    return unexpected(
+        StoreError{StoreError::Kind::Internal, "SQLite: the counter upsert returned no row"});
+  }
+  return static_cast<std::int64_t>(counts->front());
+}
+
 StoreResult<int> insertToken(Connection& connection, const IssuedToken& token) {
   return runChange(connection,
                    "INSERT INTO tokens (token_hash, authorization_id, client_id, "
@@ -352,10 +390,10 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
   // Guarded by insert_queue_mutex_, and set by whichever thread inserts the row.
   std::optional<StoreResult<void>> result;
   std::unique_lock queue(insert_queue_mutex_);
-  const std::uint64_t ticket =
-      queueInsert(authorization, [this, &result](StoreResult<void> inserted) {
+  const std::uint64_t ticket = queueInsert(
+      authorization, InsertLimits{}, [this, &result](const StoreResult<CountedInsert>& inserted) {
         const std::lock_guard lock(insert_queue_mutex_);
-        result = std::move(inserted);
+        result = inserted ? StoreResult<void>() : unexpected(inserted.error());
         insert_done_.notify_all();
       });
   while (!result) {
@@ -370,9 +408,10 @@ StoreResult<void> SqliteStore::insertAuthorization(const Authorization& authoriz
   return std::move(*result);
 }
 
-void SqliteStore::insertAuthorizationThen(const Authorization& authorization, InsertDone done) {
+void SqliteStore::insertCountedThen(const Authorization& authorization, const InsertLimits& limits,
+                                    CountedInsertDone done) {
   const std::lock_guard queue(insert_queue_mutex_);
-  queueInsert(authorization, std::move(done));
+  queueInsert(authorization, limits, std::move(done));
   if (!insert_writer_.joinable()) {
     insert_writer_ = std::thread([this] { runInsertWriter(); });
   }
@@ -411,7 +450,7 @@ void SqliteStore::finishBackgroundInserts() {
   if (insert_writer_.joinable()) {
     insert_writer_.join();
   }
-  // A later insertAuthorizationThen starts the thread again, and so do rows queued meanwhile.
+  // A later insertCountedThen starts the thread again, and so do rows queued meanwhile.
   const std::lock_guard queue(insert_queue_mutex_);
   stopping_writer_ = false;
   if (!insert_queue_.empty()) {
@@ -421,9 +460,11 @@ void SqliteStore::finishBackgroundInserts() {
 
 SqliteStore::~SqliteStore() { finishBackgroundInserts(); }
 
-std::uint64_t SqliteStore::queueInsert(Authorization authorization, InsertDone done) {
+std::uint64_t SqliteStore::queueInsert(Authorization authorization, InsertLimits limits,
+                                       CountedInsertDone done) {
   const std::uint64_t ticket = next_insert_ticket_++;
-  insert_queue_.push_back(QueuedInsert{ticket, std::move(authorization), std::move(done)});
+  insert_queue_.push_back(
+      QueuedInsert{ticket, std::move(authorization), std::move(limits), std::move(done)});
   return ticket;
 }
 
@@ -435,7 +476,7 @@ void SqliteStore::leadInserts(std::unique_lock<std::mutex>& queue, std::uint64_t
   try {
     while (!insert_queue_.empty()) {
       queue.unlock();
-      std::vector<StoreResult<void>> results;
+      std::vector<StoreResult<CountedInsert>> results;
       {
         const auto writing = lockWrites();
         if (before_insert_batch_) {
@@ -492,34 +533,69 @@ void SqliteStore::leadInserts(std::unique_lock<std::mutex>& queue, std::uint64_t
   insert_done_.notify_all();
 }
 
-std::vector<StoreResult<void>> SqliteStore::insertBatch(const std::vector<QueuedInsert>& batch) {
+namespace {
+
+// Inserts `a` on `connection`.
+StoreResult<void> insertRow(Connection& connection, const Authorization& a) {
   static const std::string sql = fmt::format(
       "INSERT INTO authorizations ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       kAuthorizationColumns);
-  const auto insert = [](Connection& connection, const Authorization& a) {
-    return changedAny(runChange(
-        connection, sql, a.id, a.device_code_hash, a.user_code_hash, a.client_id, a.scope,
-        toString(a.state), toUnixMillis(a.created_at), toUnixMillis(a.expires_at),
-        static_cast<long long>(a.interval.count()), millisOrNull(a.last_poll_at), a.subject,
-        millisOrNull(a.decided_at), a.relay_public_key, bytesOrNull(a.sealed_relay_token),
-        a.bound_subject, a.request_address, a.request_user_agent));
-  };
-  std::vector<StoreResult<void>> results(batch.size());
+  return changedAny(
+      runChange(connection, sql, a.id, a.device_code_hash, a.user_code_hash, a.client_id, a.scope,
+                toString(a.state), toUnixMillis(a.created_at), toUnixMillis(a.expires_at),
+                static_cast<long long>(a.interval.count()), millisOrNull(a.last_poll_at), a.subject,
+                millisOrNull(a.decided_at), a.relay_public_key, bytesOrNull(a.sealed_relay_token),
+                a.bound_subject, a.request_address, a.request_user_agent));
+}
+
+// Adds one to each counter of `limits`, then inserts `authorization` unless a count went over
+// its max_count (Store::insertCountedThen), inside the caller's transaction.
+StoreResult<CountedInsert> countAndInsertRow(Connection& connection,
+                                             const Authorization& authorization,
+                                             const InsertLimits& limits) {
+  CountedInsert outcome;
+  bool over_limit = false;
+  for (const RequestCounter& counter : limits.counters) {
+    auto count = addToCounter(connection, counter.key, counter.window, limits.now);
+    if (!count) {
+      return unexpected(count.error());
+    }
+    over_limit = over_limit || *count > counter.max_count;
+    outcome.counts.push_back(*count);
+  }
+  if (over_limit) {
+    return outcome;
+  }
+  auto inserted = insertRow(connection, authorization);
+  if (!inserted) {
+    return unexpected(inserted.error());
+  }
+  outcome.inserted = true;
+  return outcome;
+}
+
+}  // namespace
+
+std::vector<StoreResult<CountedInsert>> SqliteStore::insertBatch(
+    const std::vector<QueuedInsert>& batch) {
+  std::vector<StoreResult<CountedInsert>> results(batch.size(), CountedInsert{});
   const auto fail_all = [&results](const StoreError& error) {
-    for (StoreResult<void>& result : results) {
+    for (StoreResult<CountedInsert>& result : results) {
       result = unexpected(error);
     }
     return std::move(results);
   };
 
-  // Unsynced: a lost insert only makes the device start over (SqliteStore durability).
+  // Unsynced: a lost insert only makes the device start over, and a lost count forgets a few
+  // requests (SqliteStore durability).
   auto lease = unsynced_pool_.acquire();
   if (!lease) {
     return fail_all(lease.error());
   }
   Connection& connection = **lease;
-  if (batch.size() == 1) {
-    results.front() = insert(connection, batch.front().authorization);
+  if (batch.size() == 1 && batch.front().limits.counters.empty()) {
+    // A lone row without counters commits by itself.
+    results.front() = countAndInsertRow(connection, batch.front().authorization, InsertLimits{});
     return results;
   }
 
@@ -528,7 +604,7 @@ std::vector<StoreResult<void>> SqliteStore::insertBatch(const std::vector<Queued
     return fail_all(transaction.error());
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    results[i] = insert(connection, batch[i].authorization);
+    results[i] = countAndInsertRow(connection, batch[i].authorization, batch[i].limits);
     if (results[i]) {
       continue;
     }
@@ -1101,44 +1177,15 @@ StoreResult<bool> SqliteStore::removeSession(const SecretHash& id_hash) {
 
 // --- Rate-limit counters -----------------------------------------------------------------
 
-namespace {
-
-// The start of the fixed window of length `window` that contains `now` (Store contract).
-long long windowStart(milliseconds window, TimePoint now) {
-  const long long length = std::max<long long>(window.count(), 1);
-  const long long millis = toUnixMillis(now);
-  return millis - ((millis % length) + length) % length;
-}
-
-StoreResult<long long> readCount(const Statement& row) { return row.columnInt(0); }
-
-}  // namespace
-
 StoreResult<std::int64_t> SqliteStore::incrementCounter(const std::string& key, milliseconds window,
                                                         TimePoint now) {
   const auto writing = lockWrites();
-  // One statement, so concurrent increments from any process serialise on the write lock. An
-  // increment dated before the stored window counts in the stored window, so the window never
-  // moves backwards when instances' clocks differ slightly.
-  const long long start = windowStart(window, now);
   // Unsynced: a power loss may forget the last counted attempts (SqliteStore durability).
-  auto count = findOne<long long>(
-      unsynced_pool_,
-      "INSERT INTO rate_counters (key, window_start, window_end, count) VALUES (?, ?, ?, 1) "
-      "ON CONFLICT (key) DO UPDATE SET "
-      "count = CASE WHEN excluded.window_start > window_start THEN 1 ELSE count + 1 END, "
-      "window_end = max(window_end, excluded.window_end), "
-      "window_start = max(window_start, excluded.window_start) "
-      "RETURNING count",
-      readCount, key, start, start + window.count());
-  if (!count) {
-    return unexpected(count.error());
+  auto lease = unsynced_pool_.acquire();
+  if (!lease) {
+    return unexpected(lease.error());
   }
-  if (!count->has_value()) {
-    return unexpected(
-        StoreError{StoreError::Kind::Internal, "SQLite: the counter upsert returned no row"});
-  }
-  return static_cast<std::int64_t>(**count);
+  return addToCounter(**lease, key, window, now);
 }
 
 StoreResult<std::int64_t> SqliteStore::readCounter(const std::string& key, milliseconds window,

@@ -10,9 +10,10 @@
 // arrive while another batch is inserting wait in a queue, and one leader at a time inserts up
 // to kMaxInsertBatch of them in one IMMEDIATE transaction, so that one commit serves them all.
 // Each row keeps its own result, and a lone row commits at once. insertAuthorization leads
-// when no one else does, and otherwise waits for its row. insertAuthorizationThen only queues
-// its row, and the store's own thread leads, so that request handlers do not wait and the
-// queue contains every begin in progress.
+// when no one else does, and otherwise waits for its row. insertCountedThen only queues its
+// row, and the store's own thread leads, so that request handlers do not wait and the queue
+// contains every begin in progress. The rate-limit counters queued with a row are counted in
+// the row's batch, so a begin under limits adds no commit of its own.
 //
 // Durability: decisions and one-time use (bind, approve, deny, redeem, and the rows they depend on:
 // clients, users, sessions) commit with a WAL sync. Polling state, new device authorizations and
@@ -67,7 +68,7 @@ class SqliteStore final : public Store {
   static StoreResult<std::unique_ptr<SqliteStore>> open(const std::string& path,
                                                         const SqliteStoreOptions& options = {});
 
-  // Inserts the rows that insertAuthorizationThen queued, then ends its thread.
+  // Inserts the rows that insertCountedThen queued, then ends its thread.
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -88,7 +89,8 @@ class SqliteStore final : public Store {
   StoreResult<std::size_t> countUsers() override;
 
   StoreResult<void> insertAuthorization(const Authorization& authorization) override;
-  void insertAuthorizationThen(const Authorization& authorization, InsertDone done) override;
+  void insertCountedThen(const Authorization& authorization, const InsertLimits& limits,
+                         CountedInsertDone done) override;
   bool insertsInBackground() const override { return true; }
   void finishBackgroundInserts() override;
   StoreResult<std::optional<Authorization>> findByDeviceCode(const SecretHash& hash) override;
@@ -164,11 +166,13 @@ class SqliteStore final : public Store {
   static constexpr std::size_t kMaxInsertBatch = 64;
 
  private:
-  // A row waiting to be inserted, and the callback that takes its result.
+  // A row waiting to be inserted, the counters counted with it, and the callback that takes
+  // the outcome.
   struct QueuedInsert {
     std::uint64_t ticket = 0;
     Authorization authorization;
-    InsertDone done;
+    InsertLimits limits;
+    CountedInsertDone done;
   };
 
   SqliteStore(const std::string& path, const SqliteStoreOptions& options)
@@ -193,9 +197,10 @@ class SqliteStore final : public Store {
   std::unique_lock<std::mutex> lockWrites();
 
   // Queues a row and returns its ticket. The caller holds insert_queue_mutex_.
-  std::uint64_t queueInsert(Authorization authorization, InsertDone done);
+  std::uint64_t queueInsert(Authorization authorization, InsertLimits limits,
+                            CountedInsertDone done);
 
-  // The thread of insertAuthorizationThen: leads whenever rows are queued and no other caller
+  // The thread of insertCountedThen: leads whenever rows are queued and no other caller
   // leads. It inserts what is still queued before it ends.
   void runInsertWriter();
 
@@ -206,7 +211,7 @@ class SqliteStore final : public Store {
   void leadInserts(std::unique_lock<std::mutex>& queue, std::uint64_t own_ticket);
 
   // Inserts `batch`, holding write_mutex_, and returns each row's result.
-  std::vector<StoreResult<void>> insertBatch(const std::vector<QueuedInsert>& batch);
+  std::vector<StoreResult<CountedInsert>> insertBatch(const std::vector<QueuedInsert>& batch);
 
   // approved -> redeemed, storing `token`, and `grant` with `refresh_token` when set, in one
   // IMMEDIATE transaction.
@@ -248,7 +253,7 @@ class SqliteStore final : public Store {
   static constexpr std::uint64_t kNoTicket = ~std::uint64_t{0};
   std::function<void()> before_insert_batch_;
   std::function<void(bool immediate)> before_poll_write_;
-  // Started by the first insertAuthorizationThen, and declared last so that it ends, in the
+  // Started by the first insertCountedThen, and declared last so that it ends, in the
   // destructor, before the members it uses.
   std::thread insert_writer_;
 };
