@@ -146,19 +146,42 @@ EndpointResult<void> checkLiveCap(Services& services, const http::Request& reque
   return {};
 }
 
-// Flooding limits (RFC 6819 §4.4.1.11): the cap on a client's live authorizations, which also
-// bounds the live user codes that guessing could hit (RFC 8628 §5.1), then requests per client
-// and per source address. A request over the cap gets its 429 from the cap and is not counted,
-// as when the store counts the requests with the row (beginInBackground).
+// Returns the 429 error when a device request limit is already reached in this window. It only
+// reads the counters, so a flood over the limits costs neither a write nor a count of live
+// authorizations. Such a request is not counted, because the window refuses it anyway.
+EndpointResult<void> checkReachedLimits(Services& services, const http::Request& request,
+                                        const Client& client,
+                                        const std::vector<limits::Counter>& counters,
+                                        TimePoint now) {
+  auto wait = limits::exceededWait(services.store, counters, now);
+  if (!wait) {
+    return unexpected(storeFailure(request, "read_counter", wait.error()));
+  }
+  if (*wait) {
+    return unexpected(deviceRequestsThrottled(request, client, **wait));
+  }
+  return {};
+}
+
+// Checks the flooding limits (RFC 6819 §4.4.1.11) in the order that both begin paths share.
+// First comes a request limit already reached (checkReachedLimits). Then comes the cap on a
+// client's live authorizations, which also bounds the live user codes that guessing could hit
+// (RFC 8628 §5.1). Last, the request is counted per client and per source address, so only a
+// request that passed the first two checks is counted. The background path leaves the count
+// to the store's transaction.
 EndpointResult<void> checkFloodLimits(Services& services, const http::Request& request,
                                       const Client& client) {
   const TimePoint now = services.clock.now();
+  const std::vector<limits::Counter> counters = deviceRequestCounters(services, request, client);
+  auto reached = checkReachedLimits(services, request, client, counters, now);
+  if (!reached) {
+    return reached;
+  }
   auto capped = checkLiveCap(services, request, client, now);
   if (!capped) {
     return capped;
   }
-  auto wait =
-      limits::countRequest(services.store, deviceRequestCounters(services, request, client), now);
+  auto wait = limits::countRequest(services.store, counters, now);
   if (!wait) {
     return unexpected(storeFailure(request, "count_request", wait.error()));
   }
@@ -409,9 +432,8 @@ void insertInBackground(const std::shared_ptr<BackgroundBegin>& begin, IssuedCod
 // the row is stored. Begins then wait in the store's insert queue instead of in handler threads, so
 // that one commit takes the rows of all of them.
 void beginInBackground(Services& services, const http::Request& request,
-                       DeviceRequest device_request, TimePoint now) {
-  std::vector<limits::Counter> counters =
-      deviceRequestCounters(services, request, device_request.client);
+                       DeviceRequest device_request, std::vector<limits::Counter> counters,
+                       TimePoint now) {
   auto begin = std::make_shared<BackgroundBegin>(BackgroundBegin{services, responseContext(request),
                                                                  std::move(device_request), nullptr,
                                                                  std::move(counters), now});
@@ -441,14 +463,20 @@ http::Response handleDeviceAuthorization(Services& services, const http::Request
   }
 
   if (request.deferral && services.store.insertsInBackground()) {
-    // The store counts the device requests in the transaction of the row, so only the live cap,
-    // a read, is checked here (checkFloodLimits has the order).
+    // The checks of checkFloodLimits, but the store counts the request in the transaction of
+    // its row.
     const TimePoint now = services.clock.now();
-    auto allowed = checkLiveCap(services, request, device_request->client, now);
-    if (!allowed) {
-      return errorResponse(request, allowed.error());
+    const Client& client = device_request->client;
+    std::vector<limits::Counter> counters = deviceRequestCounters(services, request, client);
+    auto reached = checkReachedLimits(services, request, client, counters, now);
+    if (!reached) {
+      return errorResponse(request, reached.error());
     }
-    beginInBackground(services, request, std::move(*device_request), now);
+    auto capped = checkLiveCap(services, request, client, now);
+    if (!capped) {
+      return errorResponse(request, capped.error());
+    }
+    beginInBackground(services, request, std::move(*device_request), std::move(counters), now);
     // The server sends what the held response completes with, not this.
     return {};
   }

@@ -2,6 +2,8 @@
 // sets small limits, so the budgets run out in a few requests, and moves the manual clock to
 // the next window to show that a block ends.
 
+#include "limits/abuse_limits.h"
+
 #include <gtest/gtest.h>
 
 #include "oauth_fixture.h"
@@ -59,6 +61,25 @@ TEST_F(OAuthAbuseLimitsTest, BeginOverAddressBudgetIsRateLimited) {
 
   nextWindow();
   EXPECT_EQ(begin({{"client_id", "pub1"}}).status, 200u);
+}
+
+// Once the address budget is spent, further requests are refused with reads only and are not
+// counted.
+TEST_F(OAuthAbuseLimitsTest, RequestsPastReachedLimitAreNotCounted) {
+  nextWindow();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(begin({{"client_id", "pub1"}}).status, 200u);
+  }
+  for (int i = 0; i < 2; ++i) {
+    expectRateLimited(begin({{"client_id", "pub1"}}));
+  }
+  const auto counters =
+      limits::deviceRequestCounters(server().config().limits, "pub1", "127.0.0.1");
+  ASSERT_EQ(counters.size(), 1u);
+  auto count = server().store().readCounter(counters.front().key, counters.front().limit.window,
+                                            server().clock().now());
+  ASSERT_TRUE(count) << count.error().message;
+  EXPECT_EQ(*count, 3);
 }
 
 TEST_F(OAuthAbuseLimitsTest, WrongSecretsBlockEvenTheRightSecret) {

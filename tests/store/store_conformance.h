@@ -1196,20 +1196,25 @@ TYPED_TEST_P(StoreConformanceTest, RacingCounterIncrementsAcrossTwoStoresLoseNon
 // another thread.
 inline StoreResult<CountedInsert> insertCounted(Store& store, const Authorization& authorization,
                                                 const InsertLimits& limits) {
-  std::mutex mutex;
-  std::condition_variable called;
-  std::optional<StoreResult<CountedInsert>> outcome;
-  store.insertCountedThen(authorization, limits, [&](StoreResult<CountedInsert> result) {
-    const std::lock_guard lock(mutex);
-    outcome = std::move(result);
-    called.notify_all();
+  // Shared with the callback, which may still run after a timed-out wait returned.
+  struct Call {
+    std::mutex mutex;
+    std::condition_variable called;
+    std::optional<StoreResult<CountedInsert>> outcome;
+  };
+  auto call = std::make_shared<Call>();
+  store.insertCountedThen(authorization, limits, [call](StoreResult<CountedInsert> result) {
+    const std::lock_guard lock(call->mutex);
+    call->outcome = std::move(result);
+    call->called.notify_all();
   });
-  std::unique_lock lock(mutex);
-  if (!called.wait_for(lock, std::chrono::seconds(10), [&] { return outcome.has_value(); })) {
+  std::unique_lock lock(call->mutex);
+  if (!call->called.wait_for(lock, std::chrono::seconds(10),
+                             [&call] { return call->outcome.has_value(); })) {
     return unexpected(
         StoreError{StoreError::Kind::Internal, "insertCountedThen never called back"});
   }
-  return std::move(*outcome);
+  return std::move(*call->outcome);
 }
 
 // The row is inserted while every count stays at most its max_count; the request that goes
