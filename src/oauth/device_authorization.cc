@@ -108,13 +108,14 @@ EndpointResult<DeviceRequest> validateDeviceRequest(Services& services,
   return DeviceRequest{std::move(client), std::move(*scope), std::move(*bound_subject)};
 }
 
-// Logs and counts a request that went over a device request limit, and returns its 429 error.
+// Logs a request that went over a device request limit, records the block in the metrics and
+// returns its 429 error.
 EndpointError deviceRequestsThrottled(const http::Request& request, const Client& client,
                                       seconds wait) {
   spdlog::warn("event=device_requests_throttled client_id={} request_id={}", client.id,
                request.request_id);
   metrics::recordBlock(metrics::Limit::DeviceRequest);
-  return EndpointError{makeError(OAuthErrorCode::RateLimited), false, wait};
+  return rateLimited(wait).error;
 }
 
 // Builds the counters of device requests by `client` and by the request's source address.
@@ -163,23 +164,30 @@ EndpointResult<void> checkReachedLimits(Services& services, const http::Request&
   return {};
 }
 
-// Checks the flooding limits (RFC 6819 §4.4.1.11) in the order that both begin paths share.
-// First comes a request limit already reached (checkReachedLimits). Then comes the cap on a
-// client's live authorizations, which also bounds the live user codes that guessing could hit
-// (RFC 8628 §5.1). Last, the request is counted per client and per source address, so only a
-// request that passed the first two checks is counted. The background path leaves the count
-// to the store's transaction.
-EndpointResult<void> checkFloodLimits(Services& services, const http::Request& request,
-                                      const Client& client) {
-  const TimePoint now = services.clock.now();
-  const std::vector<limits::Counter> counters = deviceRequestCounters(services, request, client);
+// Checks the flooding limits (RFC 6819 §4.4.1.11) that both begin paths check before they count
+// a request. The first is a request limit already reached (checkReachedLimits). The second is
+// the cap on a client's live authorizations, which also bounds the live user codes that
+// guessing could hit (RFC 8628 §5.1).
+EndpointResult<void> checkBeforeCounting(Services& services, const http::Request& request,
+                                         const Client& client,
+                                         const std::vector<limits::Counter>& counters,
+                                         TimePoint now) {
   auto reached = checkReachedLimits(services, request, client, counters, now);
   if (!reached) {
     return reached;
   }
-  auto capped = checkLiveCap(services, request, client, now);
-  if (!capped) {
-    return capped;
+  return checkLiveCap(services, request, client, now);
+}
+
+// Checks the flooding limits and counts the request per client and per source address. The
+// background path (beginInBackground) leaves the count to the store's transaction instead.
+EndpointResult<void> checkFloodLimits(Services& services, const http::Request& request,
+                                      const Client& client) {
+  const TimePoint now = services.clock.now();
+  const std::vector<limits::Counter> counters = deviceRequestCounters(services, request, client);
+  auto allowed = checkBeforeCounting(services, request, client, counters, now);
+  if (!allowed) {
+    return allowed;
   }
   auto wait = limits::countRequest(services.store, counters, now);
   if (!wait) {
@@ -463,18 +471,13 @@ http::Response handleDeviceAuthorization(Services& services, const http::Request
   }
 
   if (request.deferral && services.store.insertsInBackground()) {
-    // The checks of checkFloodLimits, but the store counts the request in the transaction of
-    // its row.
+    // Unlike checkFloodLimits, this path leaves the count to the transaction of the row.
     const TimePoint now = services.clock.now();
     const Client& client = device_request->client;
     std::vector<limits::Counter> counters = deviceRequestCounters(services, request, client);
-    auto reached = checkReachedLimits(services, request, client, counters, now);
-    if (!reached) {
-      return errorResponse(request, reached.error());
-    }
-    auto capped = checkLiveCap(services, request, client, now);
-    if (!capped) {
-      return errorResponse(request, capped.error());
+    auto allowed = checkBeforeCounting(services, request, client, counters, now);
+    if (!allowed) {
+      return errorResponse(request, allowed.error());
     }
     beginInBackground(services, request, std::move(*device_request), std::move(counters), now);
     // The server sends what the held response completes with, not this.

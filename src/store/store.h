@@ -91,6 +91,14 @@ struct CountedInsert {
   std::vector<std::int64_t> counts;
 };
 
+// The steps of Store::insertCountedThen, for a store to run in its own transaction: adds one
+// to each counter of `limits` with `increment`, then runs `insert` unless a count went over its
+// max_count.
+StoreResult<CountedInsert> countThenInsert(
+    const InsertLimits& limits,
+    const std::function<StoreResult<std::int64_t>(const RequestCounter&)>& increment,
+    const std::function<StoreResult<void>()>& insert);
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -138,7 +146,7 @@ class Store {
   virtual StoreResult<void> insertAuthorization(const Authorization& authorization) = 0;
 
   // Adds one to each counter of `limits`, then inserts the row unless a count went over its
-  // max_count, and passes the outcome to `done`; an insert that fails as insertAuthorization
+  // max_count, and passes the outcome to `done`. An insert that fails as insertAuthorization
   // does fails the outcome. Counting and inserting are one transaction where the store can make
   // them one. A store whose insertsInBackground() is true may queue the row and call `done`
   // later on another thread. It then holds none of its locks, so `done` may call this function

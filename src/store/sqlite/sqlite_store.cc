@@ -548,30 +548,16 @@ StoreResult<void> insertRow(Connection& connection, const Authorization& a) {
                 a.bound_subject, a.request_address, a.request_user_agent));
 }
 
-// Adds one to each counter of `limits`, then inserts `authorization` unless a count went over
-// its max_count (Store::insertCountedThen), inside the caller's transaction.
+// Runs countThenInsert for `authorization` on `connection`, inside the caller's transaction.
 StoreResult<CountedInsert> countAndInsertRow(Connection& connection,
                                              const Authorization& authorization,
                                              const InsertLimits& limits) {
-  CountedInsert outcome;
-  bool over_limit = false;
-  for (const RequestCounter& counter : limits.counters) {
-    auto count = addToCounter(connection, counter.key, counter.window, limits.now);
-    if (!count) {
-      return unexpected(count.error());
-    }
-    over_limit = over_limit || *count > counter.max_count;
-    outcome.counts.push_back(*count);
-  }
-  if (over_limit) {
-    return outcome;
-  }
-  auto inserted = insertRow(connection, authorization);
-  if (!inserted) {
-    return unexpected(inserted.error());
-  }
-  outcome.inserted = true;
-  return outcome;
+  return countThenInsert(
+      limits,
+      [&connection, &limits](const RequestCounter& counter) {
+        return addToCounter(connection, counter.key, counter.window, limits.now);
+      },
+      [&connection, &authorization] { return insertRow(connection, authorization); });
 }
 
 }  // namespace
@@ -586,8 +572,8 @@ std::vector<StoreResult<CountedInsert>> SqliteStore::insertBatch(
     return std::move(results);
   };
 
-  // Unsynced: a lost insert only makes the device start over, and a lost count forgets a few
-  // requests (SqliteStore durability).
+  // Unsynced: a lost insert only makes the device start over, and a lost count lets a few more
+  // requests through (SqliteStore durability).
   auto lease = unsynced_pool_.acquire();
   if (!lease) {
     return fail_all(lease.error());
